@@ -1,0 +1,246 @@
+"""Quantization parameter math and fixed-point requantization (the numerics contract).
+
+Pure numpy: the deployed runtime imports this module, so it must not depend on xdsl.
+
+Conventions (docs/architecture.md, "Numerics"):
+
+* Activations: int8 per-tensor asymmetric in [-128, 127]. ``scale = (max - min) / 255`` with the
+  range widened to contain 0, ``zero_point = round(-128 - min / scale)`` clipped to [-128, 127].
+* Weights: int8 per-output-channel symmetric in [-127, 127], zero point 0, ``scale = max|w| / 127``.
+* Bias: int32 ``round(b / (s_in * s_w[c]))``.
+* ``quantize`` / ``dequantize`` are exactly ONNX QuantizeLinear / DequantizeLinear on float32:
+  ``q = clip(round_half_even(x / scale) + zp)`` and ``x = (q - zp) * scale``, computed in float32.
+* Requantization is fixed point: a real multiplier ``r = M * 2**-shift`` with ``M`` an int32 in
+  [2**30, 2**31) and 0 <= shift <= 62, applied as
+  ``out = ((acc * M + 2**(shift - 1)) >> shift) + zp_out`` in int64 (arithmetic shift, i.e. round
+  half up; no rounding term when shift == 0), then clamped to [lo, hi].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INT8_MIN = -128
+INT8_MAX = 127
+WEIGHT_QMAX = 127
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+MAX_SHIFT = 62
+DEGENERATE_SCALE = float(np.float32(1.0 / 255.0))
+
+__all__ = [
+    "activation_qparams",
+    "weight_qparams_per_axis",
+    "quantize",
+    "dequantize",
+    "quantize_bias",
+    "quantize_multiplier",
+    "requantize",
+]
+
+
+def activation_qparams(min_val: float, max_val: float) -> tuple[float, int]:
+    """Per-tensor asymmetric int8 parameters for an observed activation range.
+
+    The range is first widened to contain 0 (``min <= 0 <= max``) so that 0.0 is exactly
+    representable. ``scale = (max - min) / 255`` rounded to float32 (returned as a Python float that is
+    exactly a float32 value, so storing it as f32 is lossless), and
+    ``zero_point = round_half_even(-128 - min / scale)`` clipped to [-128, 127].
+
+    A degenerate range (``max - min`` so small that the scale is not a normal positive float32, e.g.
+    an all-zero tensor) gets ``scale = float32(1/255)``; the scale is never 0.
+
+    Returns ``(scale, zero_point)``. Raises ``ValueError`` if a bound is NaN or infinite or
+    ``min_val > max_val``.
+    """
+    lo, hi = float(min_val), float(max_val)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"activation range must be finite, got [{lo}, {hi}]")
+    if lo > hi:
+        raise ValueError(f"activation range is empty: min {lo} > max {hi}")
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = np.float32((hi - lo) / 255.0)
+    if not (np.isfinite(scale) and scale >= np.finfo(np.float32).tiny):
+        scale = np.float32(DEGENERATE_SCALE)
+    zp = int(np.clip(np.round(-128.0 - lo / float(scale)), INT8_MIN, INT8_MAX))
+    return float(scale), zp
+
+
+def weight_qparams_per_axis(w: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-channel int8 quantization of a weight tensor.
+
+    ``w``: float array of any rank; ``axis``: the channel axis (0 = output channels of an ONNX Conv
+    weight [OC, C/group, KH, KW]). Per channel ``scale = max|w| / 127`` (float32); an all-zero channel
+    gets scale 1.0. The values are ``quantize(w, scale, 0)`` clipped to [-127, 127].
+
+    Returns ``(q int8 array shaped like w, scales float32 [w.shape[axis]])``. Raises ``ValueError``
+    if ``w`` has non-finite values or ``axis`` is out of range.
+    """
+    w = np.asarray(w, dtype=np.float32)
+    if w.ndim == 0:
+        raise ValueError("weight_qparams_per_axis needs an array of rank >= 1")
+    if not -w.ndim <= axis < w.ndim:
+        raise ValueError(f"axis {axis} out of range for weights of rank {w.ndim}")
+    axis %= w.ndim
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weights contain NaN or infinite values")
+    other = tuple(i for i in range(w.ndim) if i != axis)
+    absmax = np.max(np.abs(w), axis=other) if other else np.abs(w)
+    scales = (absmax.astype(np.float64) / WEIGHT_QMAX).astype(np.float32)
+    scales[absmax == 0] = 1.0
+    scales[scales < np.finfo(np.float32).tiny] = np.finfo(np.float32).tiny
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    q = quantize(w, scales.reshape(shape), 0, qmin=-WEIGHT_QMAX, qmax=WEIGHT_QMAX)
+    return q, scales
+
+
+def _broadcast_param(p, axis: int | None, ndim: int, dtype) -> np.ndarray:
+    p = np.asarray(p, dtype=dtype)
+    if axis is not None and p.ndim == 1:
+        if not -ndim <= axis < ndim:
+            raise ValueError(f"axis {axis} out of range for rank {ndim}")
+        shape = [1] * ndim
+        shape[axis % ndim] = -1
+        p = p.reshape(shape)
+    return p
+
+
+def quantize(x, scale, zp, qmin: int = INT8_MIN, qmax: int = INT8_MAX,
+             axis: int | None = None) -> np.ndarray:
+    """Float to int8: ``clip(round_half_even(x / scale) + zp, qmin, qmax)``.
+
+    Bit-identical to ONNX QuantizeLinear: the division is float32 (``x`` and ``scale`` cast to
+    float32), rounding is half to even (``np.round``), then the zero point is added and the result
+    saturated. ``scale`` and ``zp`` are scalars or arrays broadcast with numpy rules; with ``axis``
+    given, 1-D ``scale`` / ``zp`` apply along that axis of ``x`` (per-channel).
+
+    Returns an int8 array shaped like the broadcast of the inputs. Raises ``ValueError`` for a
+    non-positive scale.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    s = _broadcast_param(scale, axis, x.ndim, np.float32)
+    z = _broadcast_param(zp, axis, x.ndim, np.float32)
+    if np.any(s <= 0) or not np.all(np.isfinite(s)):
+        raise ValueError("quantize: scale must be positive and finite")
+    q = np.clip(np.round(x / s) + z, qmin, qmax)
+    return np.asarray(q).astype(np.int8)
+
+
+def dequantize(q, scale, zp, axis: int | None = None) -> np.ndarray:
+    """Int to float32: ``(q - zp) * scale``, bit-identical to ONNX DequantizeLinear.
+
+    ``q - zp`` is formed exactly in int32, converted to float32 and multiplied by the float32 scale
+    (one rounding). ``scale`` / ``zp`` broadcast like in :func:`quantize` (``axis`` for per-channel).
+    Returns a float32 array.
+    """
+    q = np.asarray(q)
+    s = _broadcast_param(scale, axis, q.ndim, np.float32)
+    z = _broadcast_param(zp, axis, q.ndim, np.int32)
+    return (q.astype(np.int32) - z).astype(np.float32) * s
+
+
+def quantize_bias(b, input_scale: float, weight_scales) -> np.ndarray:
+    """Bias to int32: ``round_half_even(b / (input_scale * weight_scales[c]))`` in float64.
+
+    ``b``: float [OC]; ``weight_scales``: scalar or float [OC]. Returns int32 [OC]. Raises
+    ``ValueError`` if a value does not fit in int32.
+    """
+    s = np.float64(np.float32(input_scale)) * np.asarray(weight_scales, np.float32).astype(np.float64)
+    q = np.round(np.asarray(b, np.float64) / s)
+    if np.any(q < INT32_MIN) or np.any(q > INT32_MAX):
+        raise ValueError(f"bias does not fit in int32 (max |q| = {np.max(np.abs(q)):.4g})")
+    return q.astype(np.int32)
+
+
+def quantize_multiplier(real):
+    """Decompose a real multiplier into fixed point: ``real ~= M * 2**-shift``.
+
+    ``M`` is in [2**30, 2**31) (fits int32) and 0 <= shift <= 62; ``M`` is ``real * 2**shift``
+    rounded half up (relative error <= 2**-31). Special cases:
+
+    * ``real == 0`` -> ``(0, 0)``.
+    * ``real`` so small that ``shift`` would exceed 62 (about ``real < 2**-32``) -> ``(0, 0)``: this is
+      exact for every int32 accumulator, since ``|acc * real| < 0.5`` rounds to 0.
+
+    ``real`` may be a scalar (returns ``(int, int)``) or an array (returns ``(int32 array,
+    int32 array)`` of the same shape). Raises ``ValueError`` naming the value for a negative, NaN or
+    infinite multiplier, or one too large to be represented with ``shift >= 0`` (>= about 2**31).
+    """
+    arr = np.asarray(real, dtype=np.float64)
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if np.any(bad):
+        raise ValueError(f"requantization multiplier must be finite and >= 0, got {arr[bad].flat[0]!r}")
+    mant, exp = np.frexp(arr)  # arr = mant * 2**exp, mant in [0.5, 1)
+    m = np.floor(mant * 2.0**31 + 0.5).astype(np.int64)
+    shift = 31 - exp.astype(np.int64)
+    carry = m == 2**31
+    m = np.where(carry, 2**30, m)
+    shift = np.where(carry, shift - 1, shift)
+    too_big = (shift < 0) & (arr > 0)
+    if np.any(too_big):
+        raise ValueError(
+            f"requantization multiplier {arr[too_big].flat[0]!r} is too large for a non-negative shift")
+    flush = (arr == 0) | (shift > MAX_SHIFT)
+    m = np.where(flush, 0, m)
+    shift = np.where(flush, 0, shift)
+    if arr.ndim == 0:
+        return int(m), int(shift)
+    return m.astype(np.int32), shift.astype(np.int32)
+
+
+def requantize(acc, multiplier, shift, zp_out: int, lo: int = INT8_MIN, hi: int = INT8_MAX) -> np.ndarray:
+    """Fixed-point requantization of integer accumulators to int8.
+
+    ``out = clamp(((acc * M + 2**(shift - 1)) >> shift) + zp_out, lo, hi)`` computed in int64 with an
+    arithmetic right shift (round half up, also for negative accumulators); when ``shift == 0`` there
+    is no rounding term. ``acc``: integer array, any shape (channels last), ``|acc| < 2**31``.
+    ``multiplier`` / ``shift``: scalars or arrays broadcast with numpy rules against ``acc`` -- a 1-D
+    per-channel array applies along the LAST axis (channels-last layout).
+
+    Returns int8 shaped like the broadcast. Raises ``ValueError`` for a non-integer ``acc``, an
+    accumulator outside int32, a shift outside [0, 62], a multiplier outside [0, 2**31) or a clamp
+    range outside [-128, 127].
+    """
+    acc = np.asarray(acc)
+    if acc.dtype.kind not in "iu":
+        raise ValueError(f"requantize: accumulator must be an integer array, got {acc.dtype}")
+    if not INT8_MIN <= lo <= hi <= INT8_MAX:
+        raise ValueError(f"requantize: clamp range [{lo}, {hi}] is not inside [-128, 127]")
+    m = np.asarray(multiplier, dtype=np.int64)
+    s = np.asarray(shift, dtype=np.int64)
+    if np.any(s < 0) or np.any(s > MAX_SHIFT):
+        raise ValueError(f"requantize: shift must be in [0, {MAX_SHIFT}]")
+    if np.any(m < 0) or np.any(m >= 2**31):
+        raise ValueError("requantize: multiplier must be in [0, 2**31)")
+    if acc.dtype.itemsize > 4 and acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise ValueError("requantize: accumulator outside the int32 range")
+    out = acc.astype(np.int64)
+    if out.ndim and out.shape == np.broadcast_shapes(out.shape, m.shape, s.shape):
+        out *= m  # in place: the common case (scalars or per-channel vectors)
+    else:
+        out = np.asarray(out * m)
+    out = _round_shift(out, s)
+    out += np.int64(zp_out)
+    np.clip(out, lo, hi, out=out)
+    return out.astype(np.int8)
+
+
+def _round_shift(v: np.ndarray, shift) -> np.ndarray:
+    """``(v + 2**(shift - 1)) >> shift`` on int64 ``v`` (no rounding term where shift == 0).
+
+    ``shift`` is an int or an int64 array broadcast against ``v``; may work in place on ``v``.
+    """
+    s = np.asarray(shift, dtype=np.int64)
+    if s.ndim == 0:
+        sh = int(s)
+        if sh > 0:
+            v += np.int64(1) << np.int64(sh - 1)
+            v >>= np.int64(sh)
+        return v
+    rnd = np.where(s > 0, np.left_shift(np.int64(1), np.maximum(s - 1, 0)), np.int64(0))
+    if v.ndim and v.shape == np.broadcast_shapes(v.shape, s.shape):
+        v += rnd
+        v >>= s
+        return v
+    return np.asarray((v + rnd) >> s)
