@@ -1,0 +1,170 @@
+"""The ``onnx-to-aipu-pipeline``: the compiler configuration turned into the exact pass pipeline.
+
+``ax-compile`` imports the model (the only step that is not a pass), then runs
+:func:`pipeline_spec` through xDSL's pass manager. ``ax-compile --print-pipeline`` prints the same
+string wrapped in ``builtin.module(...)``, so ``ax-opt model.mlir --pass-pipeline=...`` from the
+onnx level gives the same aipu IR as ``ax-compile --emit aipu``.
+
+Levels and the passes that end them::
+
+    onnx  -> graph passes, onnx-calibrate
+    quant -> convert-onnx-to-quant
+    tile  -> convert-quant-to-tile, tile-plan-memory
+    aipu  -> convert-tile-to-aipu
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import PassPipeline
+
+from axc.dialects import ALL_DIALECTS
+from axc.passes import ALL_PASSES
+from axc.runtime.hardware import AIPU_V1
+
+LEVELS = ("onnx", "quant", "tile", "aipu")
+
+_POOL = {"global.ddr": "ddr", "global.l2": "l2", "global.l1": "l1"}
+
+#: Graph passes of the onnx level, in order. rewrite_dense_to_conv2d=false drops the dense rewrite
+#: (Gemm/MatMul then run on the host as CPU fallback).
+GRAPH_PASSES = (
+    "onnx-fold-constants",
+    "onnx-remove-identity",
+    "onnx-sum-to-add",
+    "onnx-fold-batchnorm",
+    "onnx-fold-channel-affine",
+    "onnx-rewrite-dense-to-conv2d",
+    "onnx-fold-constants",
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One pass of the pipeline: its textual spec and the level its output is at."""
+
+    spec: str
+    level: str
+
+
+def _opt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    return str(value)
+
+
+def _with_options(name: str, options: dict[str, Any]) -> str:
+    if not options:
+        return name
+    return name + "{" + " ".join(f"{k}={_opt(v)}" for k, v in options.items()) + "}"
+
+
+def memory_budgets(cfg: Any) -> dict[str, int]:
+    """L1 / L2 / DDR bytes the compiler may use, from the configuration (bytes).
+
+    L1 is per core: ``l1_size_used - l1_size_reserved`` (or ``l1_constraint``). L2 and DDR are shared:
+    ``(l2_size_used - l2_size_reserved - l2_size_reserved_tasklist * 4 cores) * resources_used`` and
+    ``(ddr_size_used - ddr_size_reserved) * resources_used`` unless a ``*_constraint`` is given
+    (the reference: resources_used is the fraction of the memory budget a model may use).
+    """
+    l1 = cfg.l1_size_used - cfg.l1_size_reserved
+    l2 = int((cfg.l2_size_used - cfg.l2_size_reserved - cfg.l2_size_reserved_tasklist * AIPU_V1.cores) * cfg.resources_used)
+    ddr = int((cfg.ddr_size_used - cfg.ddr_size_reserved) * cfg.resources_used)
+    if cfg.l1_constraint is not None:
+        l1 = min(l1, cfg.l1_constraint)
+    if cfg.l2_constraint is not None:
+        l2 = min(l2, cfg.l2_constraint)
+    if cfg.ddr_constraint is not None:
+        ddr = min(ddr, cfg.ddr_constraint)
+    return {"l1": l1, "l2": l2, "ddr": ddr}
+
+
+def pipeline_stages(
+    cfg: Any, calibration_data: str | Path | None, frames: int = 8, seed: int = 0
+) -> list[Stage]:
+    """The passes ``ax-compile`` runs from the imported onnx IR to the aipu IR, from a CompilerConfig.
+
+    ``calibration_data`` (an .npz keyed by ONNX input names) enters as an option of
+    ``onnx-calibrate``; without it, calibration uses ``frames`` seeded random frames.
+    """
+    stages = [Stage(p, "onnx") for p in GRAPH_PASSES if p != "onnx-rewrite-dense-to-conv2d" or cfg.rewrite_dense_to_conv2d]
+    scheme = cfg.quantization_scheme
+    scheme = getattr(scheme, "value", scheme)
+    if scheme == "hybrid_per_tensor_per_channel":  # activations per-tensor histogram (no depthwise per-channel yet)
+        scheme = "per_tensor_histogram"
+    cal: dict[str, Any] = {}
+    if calibration_data is not None:
+        cal["calibration-data"] = str(Path(calibration_data).resolve())
+    cal.update({"frames": frames, "seed": seed, "scheme": scheme})
+    stages.append(Stage(_with_options("onnx-calibrate", cal), "onnx"))
+    stages.append(Stage("convert-onnx-to-quant", "quant"))
+    mem = memory_budgets(cfg)
+    tiling: dict[str, Any] = {
+        "l1-bytes": mem["l1"],
+        "pword": 64 if cfg.apply_pword_padding else 1,
+        "max-tiling-attempts": cfg.max_tiling_attempts,
+    }
+    if cfg.force_h_tiling is not None:
+        tiling["force-h-tiling"] = cfg.force_h_tiling
+    if cfg.force_oc_tiling is not None:
+        tiling["force-oc-tiling"] = cfg.force_oc_tiling
+    tiling["io-pool"] = _POOL[str(getattr(cfg.io_memory_pool, "value", cfg.io_memory_pool))]
+    tiling["constant-pool"] = _POOL[str(getattr(cfg.constant_memory_pool, "value", cfg.constant_memory_pool))]
+    tiling["workspace-pool"] = _POOL[str(getattr(cfg.workspace_memory_pool, "value", cfg.workspace_memory_pool))]
+    stages.append(Stage(_with_options("convert-quant-to-tile", tiling), "tile"))
+    plan = {
+        "l1-bytes": mem["l1"],
+        "l2-bytes": mem["l2"],
+        "ddr-bytes": mem["ddr"],
+        "buffer-promotion": cfg.enable_buffer_promotion,
+        "max-memplan-attempts": cfg.max_memplan_attempts,
+    }
+    stages.append(Stage(_with_options("tile-plan-memory", plan), "tile"))
+    stages.append(
+        Stage(
+            _with_options(
+                "convert-tile-to-aipu",
+                {"cores": cfg.aipu_cores_used, "frequency": cfg.frequency, "dual-channel": cfg.dma_dual_channel},
+            ),
+            "aipu",
+        )
+    )
+    return stages
+
+
+def pipeline_text(stages: list[Stage]) -> str:
+    """``builtin.module(a,b{x=1},...)``: the MLIR-style pipeline that ``ax-opt --pass-pipeline`` takes."""
+    return "builtin.module(" + ",".join(s.spec for s in stages) + ")"
+
+
+def stages_until(stages: list[Stage], level: str) -> list[Stage]:
+    """The prefix of ``stages`` whose output is at ``level`` (all passes of that level included)."""
+    last = max((i for i, s in enumerate(stages) if s.level == level), default=-1)
+    return stages[: last + 1]
+
+
+def make_context() -> Context:
+    """A Context with builtin, func, arith and every axc dialect loaded."""
+    from xdsl.dialects import arith, builtin, func
+
+    ctx = Context()
+    for d in (builtin.Builtin, func.Func, arith.Arith):
+        ctx.load_dialect(d)
+    for name, factory in ALL_DIALECTS.items():
+        ctx.register_dialect(name, factory)
+    return ctx
+
+
+def run_stages(ctx: Context, module: ModuleOp, stages: list[Stage]) -> None:
+    """Apply the stages in order with xDSL's pass manager (verifying after each pass)."""
+    if not stages:
+        return
+    spec = ",".join(s.spec for s in stages)
+    PassPipeline.parse_spec(dict(ALL_PASSES), spec, lambda prev, mod, nxt: mod.verify()).apply(ctx, module)
