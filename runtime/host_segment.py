@@ -1,0 +1,118 @@
+"""Host segments: small ONNX models the runtime runs on the CPU with the float kernels.
+
+A host segment (``host/segment_N.onnx`` in a package) holds the ``onnx.*`` ops of one ``tile.host``
+region: its graph inputs are the dequantized int8 buffers, its graph outputs are quantized back.
+Nodes run with :mod:`axc.runtime.float_kernels` by ONNX op type with the node's attributes as keyword
+arguments -- exactly what the onnx / quant / tile interpreters do -- so results are bit-identical
+(onnxruntime is never used here: its kernels round differently).
+
+Needs the ``onnx`` package (protobuf reading) and numpy; no xdsl.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import float_kernels as fk
+
+__all__ = ["HostSegment", "SUPPORTED_OPS"]
+
+
+def _unsqueeze(args: list[np.ndarray], attrs: dict[str, Any], opset: int) -> np.ndarray:
+    axes = args[1] if len(args) > 1 else attrs.get("axes")
+    return fk.unsqueeze(args[0], axes)
+
+
+def _constant(args: list[np.ndarray], attrs: dict[str, Any], opset: int) -> np.ndarray:
+    if "value" not in attrs:
+        raise ValueError("Constant: only the 'value' attribute is supported")
+    return np.asarray(attrs["value"])
+
+
+def _kernel(fn: Callable[..., np.ndarray]) -> Callable[[list[np.ndarray], dict[str, Any], int], np.ndarray]:
+    return lambda args, attrs, opset: fn(*args, **attrs)
+
+
+_OPS: dict[str, Callable[[list[np.ndarray], dict[str, Any], int], np.ndarray]] = {
+    "Constant": _constant,
+    "ConstantOfShape": _kernel(fk.constant_of_shape),
+    "Conv": _kernel(fk.conv),
+    "Relu": _kernel(fk.relu),
+    "MaxPool": _kernel(fk.max_pool),
+    "AveragePool": _kernel(fk.average_pool),
+    "GlobalAveragePool": _kernel(fk.global_average_pool),
+    "BatchNormalization": _kernel(fk.batch_normalization),
+    "Gemm": _kernel(fk.gemm),
+    "MatMul": _kernel(fk.matmul),
+    "Add": _kernel(fk.add),
+    "Mul": _kernel(fk.mul),
+    "Sum": _kernel(fk.sum),
+    "Concat": _kernel(fk.concat),
+    "Reshape": _kernel(fk.reshape),
+    "Flatten": _kernel(fk.flatten),
+    "Transpose": _kernel(fk.transpose),
+    "Softmax": lambda args, attrs, opset: fk.softmax(*args, opset=opset, **attrs),
+    "LRN": _kernel(fk.lrn),
+    "Dropout": _kernel(fk.dropout),
+    "Unsqueeze": _unsqueeze,
+    "Identity": lambda args, attrs, opset: args[0],
+}
+
+SUPPORTED_OPS = frozenset(_OPS)
+
+
+class HostSegment:
+    """An ONNX model prepared for evaluation with the float kernels.
+
+    ``HostSegment.from_bytes(data)`` parses a serialized model; ``run(inputs)`` maps float32 arrays
+    (in graph-input order) to the graph outputs. Raises ``ValueError`` for unsupported op types (at
+    load) or a kernel failure (at run), naming the node.
+    """
+
+    def __init__(self, model: Any, name: str = "host segment"):
+        from onnx import helper, numpy_helper
+
+        self.name = name
+        graph = model.graph
+        self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+        self.initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        self.inputs = [i.name for i in graph.input if i.name not in self.initializers]
+        self.outputs = [o.name for o in graph.output]
+        self.nodes: list[tuple[str, str, list[str], list[str], dict[str, Any]]] = []
+        for node in graph.node:
+            if node.op_type not in _OPS or node.domain not in ("", "ai.onnx"):
+                raise ValueError(f"{name}: node \"{node.name}\" has unsupported op type {node.op_type!r} "
+                                 f"(supported: {sorted(_OPS)})")
+            attrs: dict[str, Any] = {}
+            for a in node.attribute:
+                v = helper.get_attribute_value(a)
+                if hasattr(v, "dims") and hasattr(v, "data_type"):  # a TensorProto
+                    v = numpy_helper.to_array(v)
+                attrs[a.name] = v
+            self.nodes.append((node.op_type, node.name, list(node.input), list(node.output), attrs))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "host segment") -> HostSegment:
+        import onnx
+
+        return cls(onnx.load_from_string(data), name)
+
+    def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if len(inputs) != len(self.inputs):
+            raise ValueError(f"{self.name}: expected {len(self.inputs)} inputs, got {len(inputs)}")
+        env: dict[str, np.ndarray] = dict(self.initializers)
+        env.update(zip(self.inputs, (np.asarray(x) for x in inputs), strict=True))
+        for op_type, node_name, ins, outs, attrs in self.nodes:
+            try:
+                args = [env[i] for i in ins if i]
+                y = _OPS[op_type](args, attrs, self.opset)
+            except (ValueError, NotImplementedError, TypeError, KeyError) as e:
+                raise ValueError(f"{self.name}: node \"{node_name}\" ({op_type}): {e}") from None
+            y = np.asarray(y)
+            if y.dtype.kind == "f" and y.dtype != np.float32:  # the IR's values are f32
+                y = y.astype(np.float32)
+            env[outs[0]] = y
+        return [env[o] for o in self.outputs]
