@@ -58,12 +58,14 @@ def _role(name: str, consumers: dict[str, list[tuple[onnx.NodeProto, int]]]) -> 
 
 
 def _random(shape: list[int], role: str, rng: np.random.Generator) -> np.ndarray:
-    if role == "weight" and len(shape) >= 2:
-        fan_in = int(np.prod(shape[1:]))
-        return rng.normal(0.0, 1.0 / np.sqrt(fan_in), size=shape).astype(np.float32)
     if role in ("scale", "variance"):
-        return rng.uniform(0.5, 1.5, size=shape).astype(np.float32)
-    return rng.normal(0.0, 0.1, size=shape).astype(np.float32)
+        x = rng.random(size=shape, dtype=np.float32)
+        x += np.float32(0.5)
+        return x
+    std = 1.0 / np.sqrt(int(np.prod(shape[1:]))) if role == "weight" and len(shape) >= 2 else 0.1
+    x = rng.standard_normal(size=shape, dtype=np.float32)
+    x *= np.float32(std)
+    return x
 
 
 def randomize_light_model(model: onnx.ModelProto | str | Path, seed: int = 0) -> onnx.ModelProto:
