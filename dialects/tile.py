@@ -352,11 +352,12 @@ class ConstantOp(TileOp):
 
     def __init__(self, value: DenseIntOrFPElementsAttr, name: str, space: str, *, src: str | None = None,
                  offset: int | None = None):
-        props: dict[str, Attribute] = {"value": value, "name": StringAttr(name)}
+        props: dict[str, Attribute] = {"name": StringAttr(name)}
         if src is not None:
             props["src"] = StringAttr(src)
         if offset is not None:
             props["offset"] = i64_attr(offset)
+        props["value"] = value  # last: the long part of the printed op
         t = memref(value.get_shape(), value.get_element_type(), space)
         super().__init__(properties=props, result_types=[t])
 

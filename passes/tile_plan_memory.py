@@ -230,10 +230,12 @@ class TilePlanMemoryPass(ModulePass):
                     result_types=[memref(t.get_shape(), t.element_type, b.space)],
                 )
                 fn.body.block.insert_op_before(new, o)
-                o.result.replace_by(new.result)
+                o.result.replace_all_uses_with(new.result)
                 fn.body.block.erase_op(o)
                 b.op = new
             b.op.properties["offset"] = i64_attr(b.offset)
+            if isinstance(b.op, tile.ConstantOp):  # keep the value printed last
+                b.op.properties["value"] = b.op.properties.pop("value")
         self._add_reuse_tokens(by_space, fn)
         op.attributes[MEMORY_USAGE_ATTR] = DictionaryAttr(
             {s: IntegerAttr(int(peaks.get(s, 0)), i64) for s in ("l1", "l2", "ddr")}
