@@ -29,10 +29,6 @@ def shape_of(v: SSAValue) -> tuple[int, ...]:
     return tuple(t.get_shape())
 
 
-def f32_tensor(shape: Sequence[int]) -> TensorType:
-    return TensorType(f32, list(shape))
-
-
 def make_constant(arr: np.ndarray, name: str, element_type: Attribute | None = None) -> onnx.ConstantOp:
     """A new ``onnx.Constant`` holding ``arr`` (float arrays become f32 unless told otherwise)."""
     if element_type is None:
@@ -47,15 +43,6 @@ def int_list(values: Sequence[int]) -> DenseArrayBase:
 
 def i64_attr(v: int) -> IntegerAttr:
     return IntegerAttr(int(v), i64)
-
-
-def node_name(op: Operation) -> str:
-    return op.node_name if isinstance(op, onnx.OnnxOp) else op.name
-
-
-def single_user(v: SSAValue) -> bool:
-    """True if ``v`` has exactly one use."""
-    return v.has_one_use()
 
 
 def erase_if_dead(rewriter: PatternRewriter, ops: Sequence[Operation | None]) -> None:
