@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
 
 from axc.dialects import ALL_DIALECTS
+from axc.lowering.pipelines import ONNX_GRAPH_PASSES
 from axc.passes import ALL_PASSES
 from axc.runtime.hardware import AIPU_V1
 
@@ -31,17 +32,9 @@ LEVELS = ("onnx", "quant", "tile", "aipu")
 
 _POOL = {"global.ddr": "ddr", "global.l2": "l2", "global.l1": "l1"}
 
-#: Graph passes of the onnx level, in order. rewrite_dense_to_conv2d=false drops the dense rewrite
-#: (Gemm/MatMul then run on the host as CPU fallback).
-GRAPH_PASSES = (
-    "onnx-fold-constants",
-    "onnx-remove-identity",
-    "onnx-sum-to-add",
-    "onnx-fold-batchnorm",
-    "onnx-fold-channel-affine",
-    "onnx-rewrite-dense-to-conv2d",
-    "onnx-fold-constants",
-)
+#: Graph passes of the onnx level, in order (lowering/pipelines.py holds the one list).
+#: rewrite_dense_to_conv2d=false drops the dense rewrite (Gemm/MatMul then run on the host).
+GRAPH_PASSES = tuple(ONNX_GRAPH_PASSES.split(","))
 
 
 @dataclass(frozen=True)
