@@ -353,7 +353,10 @@ class AipuOp(IRDLOperation):
 
     @classmethod
     def _parse_body(cls, parser: Parser) -> Region:
-        return parser.parse_region()
+        region = parser.parse_region()
+        if not region.blocks:  # `{ }`: an empty task list / program still has its block
+            region.add_block(Block())
+        return region
 
     def print(self, printer: Printer) -> None:
         first = True

@@ -131,6 +131,11 @@ def _hostbuf(args: dict[str, Any], line: int, what: str) -> HostBuffer:
     return HostBuffer(r["at"], r["shape"], r["stored"], r["scale"], r["zp"], r["dtype"])
 
 
+_TOKENS = {"COMMA": "','", "RSQB": "']'", "LSQB": "'['", "LBRACE": "'{'", "RBRACE": "'}'", "EQUAL": "'='",
+           "COLON": "':'", "DOT": "'.'", "NAME": "a name", "INT": "an integer", "HEX": "a hex integer",
+           "FLOAT": "a number", "STRING": "a string", "CORE": "'.core'"}
+
+
 def _syntax_error(e: UnexpectedInput, text: str) -> AsmError:
     line = getattr(e, "line", 0) or 0
     if isinstance(e, UnexpectedEOF) or line < 1:
@@ -138,8 +143,8 @@ def _syntax_error(e: UnexpectedInput, text: str) -> AsmError:
     if isinstance(e, UnexpectedToken):
         tok = e.token
         found = "end of line" if tok.type == "_NL" else repr(str(tok))
-        exp = sorted(x for x in e.expected if not x.startswith("_") and x != "$END")
-        hint = f", expected one of {exp}" if exp else ""
+        exp = sorted(_TOKENS.get(x, x) for x in e.expected if not x.startswith("_") and x != "$END")
+        hint = f", expected {' or '.join(exp)}" if exp else ""
         return AsmError(f"syntax error at column {e.column}: unexpected {found}{hint}", line)
     if isinstance(e, UnexpectedCharacters):
         return AsmError(f"syntax error at column {e.column}: unexpected character {e.char!r}", line)

@@ -171,7 +171,7 @@ def instruction_cycles(ins: Instr, hw: Hardware = AIPU_V1) -> int:
         kh, kw = ins["kernel"]
         return _ceil(ho * wo * pwords(ins["channels"][1]) * PWORD_BYTES * kh * kw, hw.dwpu_bytes_per_cycle)
     if op == "dpu":
-        h, w, _ = ins["shape"]
+        h, w, _ = ins["out_shape"]
         return _ceil(h * w * pwords(ins["channels"]) * PWORD_BYTES, hw.dpu_bytes_per_cycle)
     return 0
 

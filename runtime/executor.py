@@ -288,20 +288,20 @@ class Executor:
 
     def _dpu(self, core: int, ins: Instr) -> None:
         c = ins["channels"]
-        shape = ins["shape"]
         lo, hi = ins["clamp"]
         kind = ins["op"]
+
+        def operand(name: str) -> np.ndarray:
+            return self.view(core, ins[name], ins[name + "_shape"])[:, :, :c]
+
         if kind == "add":
-            a = self.view(core, ins["a"], shape)[:, :, :c]
-            b = self.view(core, ins["b"], shape)[:, :, :c]
-            y = ik.add(a, ins["a_zp"], ins["a_mult"], b, ins["b_zp"], ins["b_mult"], ins["shift"], ins["out_zp"],
-                       lo, hi)
+            y = ik.add(operand("a"), ins["a_zp"], ins["a_mult"], operand("b"), ins["b_zp"], ins["b_mult"],
+                       ins["shift"], ins["out_zp"], lo, hi)
         elif kind == "requantize":
-            x = self.view(core, ins["in"], shape)[:, :, :c]
-            y = ik.requantize_int8(x, ins["in_zp"], ins["mult"], ins["shift"], ins["out_zp"], lo, hi)
+            y = ik.requantize_int8(operand("in"), ins["in_zp"], ins["mult"], ins["shift"], ins["out_zp"], lo, hi)
         else:
-            y = np.clip(self.view(core, ins["in"], shape)[:, :, :c], lo, hi).astype(np.int8)
-        self.view(core, ins["out"], shape)[:, :, :c] = y
+            y = np.clip(operand("in"), lo, hi).astype(np.int8)
+        operand("out")[...] = y
 
     def _host(self, core: int, ins: Instr) -> None:
         seg = self.host_segments.get(ins["segment"])

@@ -722,11 +722,16 @@ def check_program(p: Program) -> None:
         if s0 == s1 and b1 < e0:
             raise AsmError(f".data \"{n1}\" overlaps .data \"{n0}\" in {s0} (starts at 0x{b1:x}, "
                            f"expected >= 0x{e0:x})", l1)
-    names: set[tuple[str, str]] = set()
+    names: dict[tuple[str, str], IODecl] = {}
     for d in p.io:
-        if (d.kind, d.name) in names:
-            raise AsmError(f".{d.kind} \"{d.name}\" is declared twice", d.line)
-        names.add((d.kind, d.name))
+        if (d.kind, d.name, d.dtype) in names:
+            raise AsmError(f".{d.kind} \"{d.name}\" ({d.dtype}) is declared twice", d.line)
+        first = names.get((d.kind, d.name))
+        if first is not None and (first.shape != d.shape or d.kind == "output"):
+            raise AsmError(f".{d.kind} \"{d.name}\" is declared twice (an input may have one i8 and one f32 "
+                           f"buffer of the same shape)", d.line)
+        names[(d.kind, d.name)] = d
+        names[(d.kind, d.name, d.dtype)] = d  # type: ignore[index]
         check_hostbuf(d, f".{d.kind} \"{d.name}\"", d.line)
         _check_mem(None, f".{d.kind} \"{d.name}\"", d.at, d.nbytes, p.memory, d.line)
     where: dict[int, tuple[int, int]] = {}  # token -> (core, index in its task list)

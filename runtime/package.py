@@ -62,12 +62,18 @@ def host_file(segment: int) -> str:
 
 
 def io_specs(program: Program) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Manifest entries for the program's ``.input`` / ``.output`` declarations."""
-    def spec(d: IODecl) -> dict[str, Any]:
-        q = None if d.dtype == "f32" else {"dtype": "int8", "scale": d.scale, "zero_point": d.zp}
-        return {"name": d.name, "shape": list(d.shape), "dtype": "float32", "quantization": q}
+    """Manifest entries for the program's ``.input`` / ``.output`` declarations: one per ONNX name
+    (a name may have an int8 and an f32 buffer; the quantization is the int8 one's, or null)."""
+    def specs(decls: list[IODecl]) -> list[dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for d in decls:
+            spec = out.setdefault(d.name, {"name": d.name, "shape": list(d.shape), "dtype": "float32",
+                                           "quantization": None})
+            if d.dtype == "i8":
+                spec["quantization"] = {"dtype": "int8", "scale": d.scale, "zero_point": d.zp}
+        return list(out.values())
 
-    return [spec(d) for d in program.inputs], [spec(d) for d in program.outputs]
+    return specs(program.inputs), specs(program.outputs)
 
 
 @dataclass
@@ -85,6 +91,7 @@ class PackageContents:
     inputs: list[dict[str, Any]] | None = None
     outputs: list[dict[str, Any]] | None = None
     compiler_version: str = field(default_factory=compiler_version)
+    source: dict[str, Any] | None = None  # the compiled model: {"file": ..., "sha256": ...}
 
 
 def _sha256(data: bytes) -> str:
@@ -140,6 +147,7 @@ def save_package(path: str | os.PathLike[str], contents: PackageContents) -> Pat
         "inputs": contents.inputs if contents.inputs is not None else inputs,
         "outputs": contents.outputs if contents.outputs is not None else outputs,
         "configuration": configuration,
+        "source_model": contents.source,
         "program": {"file": PROGRAM_FILE, "cores": program.cores, "instances": program.instances,
                     "frequency": program.frequency},
         "constants": CONSTANTS_FILE,
@@ -352,23 +360,22 @@ def load_package(path: str | os.PathLike[str]) -> Package:
 
 
 def _check_io(manifest: dict[str, Any], program: Program, where: str) -> None:
-    for kind, decls in (("inputs", program.inputs), ("outputs", program.outputs)):
+    ins, outs = io_specs(program)
+    for kind, want in (("inputs", ins), ("outputs", outs)):
         specs = manifest[kind]
         names = [s["name"] for s in specs]
-        if names != [d.name for d in decls]:
-            raise _fail(where, f"{kind} {names} do not match the program's .{kind[:-1]} "
-                               f"{[d.name for d in decls]}")
-        for s, d in zip(specs, decls, strict=True):
-            q = s["quantization"]
-            if list(s["shape"]) != list(d.shape):
-                raise _fail(where, f"{kind[:-1]} \"{d.name}\" shape {s['shape']} does not match the program's "
-                                   f"{list(d.shape)}")
-            if (q is None) != (d.dtype == "f32"):
-                raise _fail(where, f"{kind[:-1]} \"{d.name}\" quantization {q} does not match the program's "
-                                   f"{d.dtype} buffer")
-            if q is not None and (float(q["scale"]) != d.scale or int(q["zero_point"]) != d.zp):
-                raise _fail(where, f"{kind[:-1]} \"{d.name}\" quantization (scale {q['scale']}, zero point "
-                                   f"{q['zero_point']}) does not match the program's (scale {d.scale}, "
-                                   f"zero point {d.zp})")
+        if names != [w["name"] for w in want]:
+            raise _fail(where, f"{kind} {names} do not match the program's .{kind[:-1]} {[w['name'] for w in want]}")
+        for s, w in zip(specs, want, strict=True):
+            name = w["name"]
+            if list(s["shape"]) != w["shape"]:
+                raise _fail(where, f"{kind[:-1]} \"{name}\" shape {s['shape']} does not match the program's {w['shape']}")
             if s["dtype"] != "float32":
-                raise _fail(where, f"{kind[:-1]} \"{d.name}\" dtype must be float32, got {s['dtype']!r}")
+                raise _fail(where, f"{kind[:-1]} \"{name}\" dtype must be float32, got {s['dtype']!r}")
+            q, wq = s["quantization"], w["quantization"]
+            if (q is None) != (wq is None) or (q is not None and (
+                    float(q["scale"]) != wq["scale"] or int(q["zero_point"]) != wq["zero_point"])):
+                def show(x: Any) -> str:
+                    return "none (float32)" if x is None else f"scale {x['scale']}, zero point {x['zero_point']}"
+                raise _fail(where, f"{kind[:-1]} \"{name}\" quantization ({show(q)}) does not match the "
+                                   f"program's ({show(wq)})")

@@ -1,0 +1,185 @@
+"""The aipu dialect (custom syntax round trip, verifiers) and the assembly (IR -> asm -> parsed
+program, text round trip, parse errors with line numbers)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from xdsl.context import Context
+from xdsl.dialects.builtin import Builtin, ModuleOp
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.utils.exceptions import VerifyException
+
+from axc.dialects import aipu
+from axc.dialects.onnx import ONNX
+from axc.lowering.aipu_asm import AipuAsmTarget, assembly_text, host_segment_model
+from axc.runtime.asm_parser import parse_asm
+from axc.runtime.isa import AsmError, format_program
+
+PROGRAM = """\
+builtin.module {
+  aipu.program cores = 1, frequency = 800000000, instances = 2 {
+    aipu.data name = "w", at = ddr[0x0], value = dense<1> : tensor<8x1x3x3xi8>
+    aipu.data name = "t", at = ddr[0x100], value = dense<[[0, 0, 0, 0, 0, 0, 0, 0], [1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824, 1073741824], [31, 31, 31, 31, 31, 31, 31, 31]]> : tensor<3x8xi32>
+    aipu.io kind = input, name = "x", at = l2[0x0], dtype = i8, shape = [1, 1, 8, 8], stored = [8, 8, 64], scale = 0.5, zp = -3
+    aipu.io kind = output, name = "y", at = l2[0x2000], dtype = f32, shape = [1, 8, 8, 8], stored = [1, 8, 8, 8], scale = 1.0, zp = 0
+    aipu.task_list core = 0 {
+      aipu.dma from = ddr[0x0], to = l1[0x0], sizes = [72], signal = 0, src = "conv1"
+      aipu.dma from = ddr[0x100], to = l1[0x100], sizes = [96], channel = 1, signal = 1, src = "conv1"
+      aipu.dma from = l2[0x0], to = l1[0x1000], sizes = [8, 8, 1], from_strides = [512, 64], to_strides = [512, 64], signal = 2, src = "conv1"
+      aipu.wait tokens = [0, 1, 2]
+      aipu.mvm in = l1[0x1000], in_shape = [8, 8, 64], w = l1[0x0], w_shape = [8, 1, 3, 3], table = l1[0x100], out = l1[0x2000], out_shape = [8, 8, 64], channels = [1, 8], pads = [1, 1, 1, 1], in_zp = -3, signal = 3, src = "conv1"
+      aipu.dwpu op = maxpool, in = l1[0x2000], in_shape = [8, 8, 64], out = l1[0x3000], out_shape = [4, 4, 64], channels = [8, 8], kernel = [2, 2], strides = [2, 2], src = "pool"
+      aipu.wait tokens = [3]
+      aipu.dma from = l1[0x2000], to = l2[0x1000], sizes = [4096], signal = 4, src = "conv1"
+      aipu.wait tokens = [4]
+      aipu.host segment = 0, inputs = [{at = l2[0x1000], dtype = i8, shape = [1, 8, 8, 8], stored = [8, 8, 64], scale = 0.25, zp = 0}], outputs = [{at = l2[0x2000], dtype = f32, shape = [1, 8, 8, 8], stored = [1, 8, 8, 8], scale = 1.0, zp = 0}], src = "relu" {
+      ^bb0(%0 : tensor<1x8x8x8xf32>):
+        %1 = onnx.Relu %0 {onnx_name = "relu"} : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+        aipu.yield %1 : tensor<1x8x8x8xf32>
+      }
+    }
+  }
+}
+"""
+
+
+def ctx() -> Context:
+    c = Context()
+    for d in (Builtin, ONNX, aipu.AIPU):
+        c.load_dialect(d)
+    return c
+
+
+def parse(text: str) -> ModuleOp:
+    m = Parser(ctx(), text).parse_module()
+    m.verify()
+    return m
+
+
+def printed(m: ModuleOp, generic: bool = False) -> str:
+    s = io.StringIO()
+    Printer(stream=s, print_generic_format=generic).print_op(m)
+    return s.getvalue()
+
+
+def test_custom_syntax_round_trips():
+    m = parse(PROGRAM)
+    text = printed(m)
+    assert printed(parse(text)) == text
+    assert printed(parse(printed(m, generic=True))) == text
+    assert "aipu.dma from = ddr[0x0], to = l1[0x0], sizes = [72], signal = 0" in text
+    assert 'aipu.wait tokens = [0, 1, 2]' in text
+
+
+def test_ir_to_asm_to_parsed_program_is_identical():
+    m = parse(PROGRAM)
+    prog = aipu.program_of(next(o for o in m.walk() if isinstance(o, aipu.ProgramOp)))
+    text = assembly_text(m)
+    parsed = parse_asm(text)
+    assert parsed == prog
+    assert [i for _, i in parsed.instructions()] == [i for _, i in prog.instructions()]
+    assert len(list(parsed.instructions())) == 10
+    assert format_program(parsed) == text
+    out = io.StringIO()
+    AipuAsmTarget().emit(ctx(), m, out)
+    assert out.getvalue() == text
+    assert '  mvm   in=l1:0x1000 in_shape=[8,8,64] w=l1:0x0 w_shape=[8,1,3,3]' in text
+    assert ".data name=\"t\" at=ddr:0x100 offset=128 size=96 dtype=i32 shape=[3,8]" in text
+
+
+def test_host_region_becomes_an_onnx_model():
+    m = parse(PROGRAM)
+    host = next(o for o in m.walk() if isinstance(o, aipu.HostOp))
+    model = host_segment_model(host, "segment_0")
+    assert [n.op_type for n in model.graph.node] == ["Relu", "Identity"]
+    assert [i.name for i in model.graph.input] == ["in_0"] and [o.name for o in model.graph.output] == ["out_0"]
+
+
+def _replace(old: str, new: str) -> str:
+    assert old in PROGRAM
+    return PROGRAM.replace(old, new)
+
+
+INVALID = {
+    "address out of range": (
+        _replace("out = l1[0x3000], out_shape = [4, 4, 64]", "out = l1[0x37ffff], out_shape = [4, 4, 64]"),
+        "'aipu.dwpu' op out: 1024 bytes at l1:0x37ffff must end within the l1 size 3670016"),
+    "waited before signalled": (
+        _replace("aipu.wait tokens = [3]\n", "aipu.wait tokens = [5]\n"),
+        "'wait' waits for token 5, which no instruction signals"),
+    "wait on a later signal": (
+        _replace("aipu.wait tokens = [0, 1, 2]", "aipu.wait tokens = [0, 1, 2, 4]"),
+        "'wait' waits for token 4 before it is signalled"),
+    "token signalled twice": (
+        _replace("sizes = [96], channel = 1, signal = 1", "sizes = [96], channel = 1, signal = 0"),
+        "signals token 0, expected a fresh id"),
+    "wrong output shape": (
+        _replace("out_shape = [8, 8, 64], channels = [1, 8]", "out_shape = [8, 7, 64], channels = [1, 8]"),
+        "'aipu.mvm' op out_shape must be [8, 8, _] for in_shape [8, 8, 64] and kernel [3, 3], got [8, 7, 64]"),
+    "missing operand": (
+        _replace(", w_shape = [8, 1, 3, 3]", ""), "'aipu.mvm' op needs operand 'w_shape'"),
+    "bad channel": (
+        _replace("channel = 1, signal = 1", "channel = 2, signal = 1"),
+        "'aipu.dma' op channel must be 0 or 1, got 2"),
+    "compute outside l1": (
+        _replace("in = l1[0x2000], in_shape = [8, 8, 64], out", "in = l2[0x2000], in_shape = [8, 8, 64], out"),
+        "'aipu.dwpu' op in must be in l1, got l2"),
+    "host arguments": (
+        _replace("^bb0(%0 : tensor<1x8x8x8xf32>)", "^bb0(%0 : tensor<1x8x8x4xf32>)").replace(
+            "%1 = onnx.Relu %0 {onnx_name = \"relu\"} : (tensor<1x8x8x8xf32>)", "%1 = onnx.Relu %0 {onnx_name = \"relu\"} : (tensor<1x8x8x4xf32>)"),
+        "'aipu.host' op argument 0 must be a tensor of shape [1, 8, 8, 8], got tensor<1x8x8x4xf32>"),
+    "stored shape": (
+        _replace("shape = [1, 1, 8, 8], stored = [8, 8, 64]", "shape = [1, 1, 8, 8], stored = [8, 4, 64]"),
+        "stored shape must be [8, 8, 1] (HWC, channels may be padded) for logical shape [1, 1, 8, 8], got [8, 4, 64]"),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID))
+def test_verifier_messages(case: str):
+    text, message = INVALID[case]
+    with pytest.raises(VerifyException) as e:
+        parse(text)
+    assert message in str(e.value)
+
+
+def test_unknown_operand_is_a_parse_error():
+    from xdsl.utils.exceptions import ParseError
+
+    with pytest.raises(ParseError, match="'aipu.dma' has no operand 'bogus'"):
+        parse(_replace("sizes = [72], signal = 0", "sizes = [72], bogus = 0"))
+
+
+ASM_ERRORS = {
+    "unknown instruction": ("  frob x=1", "line 3: unknown instruction 'frob'"),
+    "unknown operand": ("  wait tokens=[0] extra=1", "line 3: 'wait' has no operand 'extra'"),
+    "wrong kind": ("  wait tokens=3", "line 3: 'wait' operand 'tokens' must be a list of integers"),
+    "bad space": ("  dma from=l9:0x0 to=l1:0x0 sizes=[4]", "line 3: memory space must be one of"),
+    "unclosed list": ("  dma from=l2:0x0 to=l1:0x0 sizes=[4", "line 3: syntax error at column 37: unexpected end of line"),
+    "bad character": ("  dma from=l2:0x0 to=l1:0x0 sizes=[4] ?", "line 3: syntax error at column 39: unexpected character '?'"),
+    "missing operand": ("  dma from=l2:0x0 sizes=[4]", "line 3: 'dma' needs operand 'to'"),
+}
+
+
+@pytest.mark.parametrize("case", list(ASM_ERRORS))
+def test_asm_errors_name_the_line(case: str):
+    line, message = ASM_ERRORS[case]
+    text = ".program cores=1 frequency=800000000 instances=1 l1_size=4096 l2_size=4096 ddr_size=4096\n.core 0\n" + line + "\n"
+    with pytest.raises(AsmError) as e:
+        parse_asm(text)
+    assert str(e.value).startswith(message), str(e.value)
+
+
+def test_asm_structure_errors():
+    with pytest.raises(AsmError, match="line 1: instruction 'wait' outside a task list"):
+        parse_asm("wait tokens=[0]\n")
+    with pytest.raises(AsmError, match="expected a .program header"):
+        parse_asm("; nothing\n")
+    with pytest.raises(AsmError, match="task lists must be for cores \\[0, 1\\], got \\[0\\]"):
+        parse_asm(".program cores=2 frequency=800000000 instances=1 l1_size=1 l2_size=1 ddr_size=1\n.core 0\n")
+    with pytest.raises(AsmError, match="line 3: .data \"b\" overlaps .data \"a\" in ddr"):
+        parse_asm(".program cores=1 frequency=800000000 instances=1 l1_size=1 l2_size=1 ddr_size=100\n"
+                  '.data name="a" at=ddr:0x0 offset=0 size=8 dtype=i8 shape=[8]\n'
+                  '.data name="b" at=ddr:0x4 offset=64 size=8 dtype=i8 shape=[8]\n.core 0\n')

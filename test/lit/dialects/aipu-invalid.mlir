@@ -1,0 +1,53 @@
+// RUN: ax-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.dpu op = clamp, in = l1[0x37fff0], in_shape = [1, 1, 64], out = l1[0x0], out_shape = [1, 1, 64], channels = 8
+  }
+}
+// CHECK: 'aipu.dpu' op in: 64 bytes at l1:0x37fff0 must end within the l1 size 3670016 (0x380000), got end 0x380030
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.wait tokens = [0]
+    aipu.dma from = l2[0x0], to = l1[0x0], sizes = [64], signal = 0
+  }
+}
+// CHECK: 'aipu.program' op 'wait' waits for token 0 before it is signalled
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.mvm in = l1[0x0], in_shape = [8, 8, 64], w = l1[0x1000], w_shape = [8, 1, 3, 3], table = l1[0x2000], out = l1[0x3000], out_shape = [8, 8, 64], channels = [1, 8]
+  }
+}
+// CHECK: 'aipu.mvm' op out_shape must be [6, 6, _] for in_shape [8, 8, 64] and kernel [3, 3], got [8, 8, 64]
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.dma from = l2[0x0], to = l1[0x0], sizes = [4, 64], from_strides = [64, 1], to_strides = [64]
+  }
+}
+// CHECK: 'aipu.dma' op from_strides must have 1 values (one per outer dim of sizes [4, 64]), got 2
+
+// -----
+
+aipu.program cores = 2, frequency = 800000000 {
+  aipu.task_list core = 0 {
+  }
+}
+// CHECK: 'aipu.program' op task lists must be for cores [0, 1], got [0]
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.dwpu op = dwconv, in = l1[0x0], in_shape = [4, 4, 64], out = l1[0x1000], out_shape = [4, 4, 64], channels = [8, 8], kernel = [1, 1]
+  }
+}
+// CHECK: 'aipu.dwpu' op op=dwconv needs operand 'w'
