@@ -54,6 +54,7 @@ class LayerCycles:
     start: int = 0  # first start of an instruction of the layer
     end: int = 0  # last end
     instructions: int = 0
+    compute_start: int | None = None  # first start of a compute instruction (the report's order)
 
     @property
     def span(self) -> int:
@@ -253,8 +254,10 @@ def estimate(program: Program, hw: Hardware | None = None) -> CycleReport:
                 layer.instructions += 1
                 if ins.op == "dma":
                     layer.dma_cycles += dur
-                elif ins.op in ("mvm", "dwpu", "dpu"):
+                elif ins.op in ("mvm", "dwpu", "dpu", "host"):
                     layer.compute_cycles += dur
+                    if layer.compute_start is None:
+                        layer.compute_start = start
                 if ins.op == "mvm":
                     layer.mvm_cycles += dur
                     layer.weight_load_cycles += load
@@ -270,7 +273,9 @@ def estimate(program: Program, hw: Hardware | None = None) -> CycleReport:
                 f"core {c} waits for {list(lists[c][pc[c]]['tokens'])}" for c in lists if pc[c] < len(lists[c])))
     end_all = max([end_all, *seq.values()])
     return CycleReport(total_cycles=end_all, frequency=program.frequency, instances=program.instances,
-                       units=busy, layers=list(layers.values()), host_segments=hosts, macs=total_macs,
+                       units=busy, host_segments=hosts, macs=total_macs,
+                       layers=sorted(layers.values(), key=lambda x: (x.start if x.compute_start is None
+                                                                      else x.compute_start)),
                        mvm_cycles=total_mvm, hw=hw)
 
 

@@ -183,3 +183,18 @@ def test_asm_structure_errors():
         parse_asm(".program cores=1 frequency=800000000 instances=1 l1_size=1 l2_size=1 ddr_size=100\n"
                   '.data name="a" at=ddr:0x0 offset=0 size=8 dtype=i8 shape=[8]\n'
                   '.data name="b" at=ddr:0x4 offset=64 size=8 dtype=i8 shape=[8]\n.core 0\n')
+
+
+def test_every_operand_is_documented():
+    """docs/isa.md has a section per instruction naming each of its operands."""
+    import re
+    from pathlib import Path
+
+    from axc.runtime.isa import ISA
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "isa.md").read_text()
+    for mnemonic, spec in ISA.items():
+        m = re.search(rf"^### {mnemonic}\b(.*?)(?=^### |^## )", text, re.S | re.M)
+        assert m, f"docs/isa.md has no section for {mnemonic}"
+        for name in spec:
+            assert re.search(rf"`{name}`", m.group(1)), f"docs/isa.md: {mnemonic} does not document `{name}`"
