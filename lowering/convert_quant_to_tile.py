@@ -48,7 +48,6 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     BytesAttr,
     DenseIntOrFPElementsAttr,
-    IntegerAttr,
     StringAttr,
     TensorType,
     f32,
@@ -63,7 +62,6 @@ from axc.dialects import onnx, quant, tile
 from axc.dialects.tile import f64_array, i64_array, i64_attr, memref
 from axc.runtime.errors import CompileError
 from axc.runtime.hardware import AIPU_V1, PWORD_BYTES, pword_padded
-from axc.runtime.int_kernels import output_size
 from axc.runtime.quantization import quantize
 
 __all__ = ["ConvertQuantToTilePass", "ALIGN", "aligned", "axis_window", "split_even"]
@@ -193,7 +191,6 @@ class _Lowering:
     f32_store: dict[SSAValue, SSAValue] = field(default_factory=dict)
     seg_of: dict[Operation, HostSegment] = field(default_factory=dict)
     segments: list[HostSegment] = field(default_factory=list)
-    arg_names: list[str] = field(default_factory=list)
     used_names: dict[str, int] = field(default_factory=dict)
 
     # -- buffers ------------------------------------------------------------------------------
@@ -531,7 +528,9 @@ class _Converter:
             u = quant.uniform_of(o.output)
             q = quantize(_numpy(src.owner.value), u.s, u.zp)  # type: ignore[arg-type]
             self._constant_activation(o, o.output, q)
-        # a quantized host result: stored by its segment
+        elif not isinstance(src.owner, onnx.OnnxOp):  # a quantized host result is stored by its segment
+            raise CompileError(f"convert-quant-to-tile: {_describe(o)} quantizes a value that is neither a graph "
+                               f"input, a constant nor a host op result")
 
     def _constant_activation(self, o: Operation, v: SSAValue, q: np.ndarray) -> None:
         L = self.L

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import builtin, func
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, MemRefType, StringAttr, f32
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, MemRefType, f32
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,

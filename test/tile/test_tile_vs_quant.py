@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tilekit import QuantBuilder, token_hazards
+from tilekit import CTX, QuantBuilder, V, token_hazards
 from xdsl.dialects import builtin
 
 from axc.dialects import tile
@@ -13,7 +13,6 @@ from axc.lowering.convert_quant_to_tile import ConvertQuantToTilePass
 from axc.passes.tile_plan_memory import TilePlanMemoryPass
 from axc.runtime.interp_quant import run_quant_module
 from axc.runtime.interp_tile import run_tile_module
-from tilekit import CTX
 
 
 def lower_and_compare(qb: QuantBuilder, frames: int = 1, plan: bool = True, check_tokens: bool = True,
@@ -212,7 +211,8 @@ def test_reshape_output_and_host_segments() -> None:
 
 def test_host_op_on_graph_input() -> None:
     qb = QuantBuilder()
-    qb.args.append(arg := __import__("tilekit").V("%arg0", (1, 4, 5, 5), f32=True))
+    arg = V("%arg0", (1, 4, 5, 5), f32=True)
+    qb.args.append(arg)
     t = qb.onnx("Softmax", [arg], (1, 4, 5, 5), "axis = 1 : i64", name="pre")
     q = qb.quantize(t, 1 / 255, -128)
     qb.output(qb.conv(q, 6))
@@ -226,3 +226,21 @@ def test_input_to_output_passthrough_and_multiframe() -> None:
     qb.output(x)
     qb.output(qb.requantize(x))
     lower_and_compare(qb, frames=2)
+
+
+def test_constant_activations() -> None:
+    """An int8 constant tensor (quant.constant, or quant.quantize of an onnx.Constant) added to an
+    activation: an HWC constant buffer."""
+    qb = QuantBuilder()
+    x = qb.input((1, 3, 4, 5), scale=0.1, zp=0)
+    c = qb._v((1, 3, 4, 5), 0.1, 0)
+    vals = np.arange(60, dtype=np.int8).reshape(1, 3, 4, 5) - 30
+    qb.lines.append(f'{c.name} = quant.constant {{value = dense<"0x{vals.tobytes().hex().upper()}"> : tensor<1x3x4x5xi8>}} : {c.type}')
+    f = V("%cf", (1, 3, 4, 5), f32=True)
+    fv = (np.arange(60, dtype=np.float32).reshape(1, 3, 4, 5) / 7).astype(np.float32)
+    qb.lines.append(f'%cf = onnx.Constant {{value = dense<"0x{fv.tobytes().hex().upper()}"> : tensor<1x3x4x5xf32>}} : () -> tensor<1x3x4x5xf32>')
+    cq = qb.quantize(f, 0.05, -10)
+    qb.output(qb.add(x, c, name="add_c"))
+    qb.output(qb.add(cq, x, name="add_cq"))
+    m = lower_and_compare(qb, force_h_tiling=2)
+    assert count(m, tile.ConstantOp) == 2
