@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tilekit import token_hazards
 
 from axc.dialects import tile
 from axc.lowering.compile_pipeline import GRAPH_PASSES, make_context
@@ -55,6 +56,7 @@ def test_digits_tile_equals_quant(frames: np.ndarray, options: str) -> None:
         assert len(convs) > 5  # tiled
     usage = m.attributes[MEMORY_USAGE_ATTR].data  # type: ignore[attr-defined]
     assert usage["l1"].value.data <= (20500 if "l1-bytes" in options else 3670016)
+    assert token_hazards(m) == []
     got = TileRunner(m).run({"image": frames})
     assert ref.keys() == got.keys() == {"probabilities"}
     np.testing.assert_array_equal(ref["probabilities"], got["probabilities"])
