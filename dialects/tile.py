@@ -125,6 +125,23 @@ def buffer_bytes(t: Attribute) -> int:
     return n
 
 
+def layout_error(t: MemRefType, logical: Sequence[int]) -> str | None:
+    """Why a buffer cannot hold a tensor of logical NCHW / (N, C) shape ``logical`` (None if it can):
+    an i8 buffer holds one frame HWC with at least C channels, an f32 buffer the logical tensor."""
+    shape, logical = tuple(t.get_shape()), tuple(int(x) for x in logical)
+    if t.element_type == f32:
+        return None if shape == logical else f"an f32 buffer must have the logical shape {list(logical)}"
+    if len(logical) == 4:
+        h, w, c = logical[2], logical[3], logical[1]
+    elif len(logical) == 2:
+        h, w, c = 1, 1, logical[1]
+    else:
+        return f"logical shapes must be (1, C, H, W) or (1, C), got {list(logical)}"
+    if logical[0] != 1 or len(shape) != 3 or shape[:2] != (h, w) or shape[2] < c:
+        return f"an int8 buffer for {list(logical)} must be {h}x{w}x(>= {c})"
+    return None
+
+
 def _ints(a: Attribute | None, default: Sequence[int] = ()) -> tuple[int, ...]:
     if isinstance(a, DenseArrayBase):
         return tuple(int(x) for x in a.get_values())
@@ -330,6 +347,9 @@ class AllocOp(TileOp):
                 raise self._err(f"{self.kind.data} buffer needs its logical NCHW shape")
             if t.element_type == i8 and (self.scale is None or self.zero_point is None):
                 raise self._err(f"int8 {self.kind.data} buffer needs scale and zero_point")
+            bad = layout_error(t, self.shape.get_values())
+            if bad:
+                raise self._err(f"{bad}, got {t}")
         if self.scale is not None and not self.scale.value.data > 0:
             raise self._err(f"scale must be > 0, got {self.scale.value.data}")
         if self.zero_point is not None:
@@ -727,13 +747,16 @@ class HostOp(TileOp):
                 raise self._err(f"{what} must have one value per buffer ({n}), got {len(k.get_values())}")
         if len(self.shapes.data) != n:
             raise self._err(f"shapes must have one shape per buffer ({n}), got {len(self.shapes.data)}")
-        for v in self.buffers():
+        shapes = [tuple(int(x) for x in s.get_values()) for s in self.shapes.data]
+        for i, v in enumerate(self.buffers()):
             if space_of(v) not in ("ddr", "l2"):
                 raise self._err(f"host buffers must be in \"ddr\" or \"l2\", got {v.type}")
+            bad = layout_error(v.type, shapes[i])  # type: ignore[arg-type]
+            if bad:
+                raise self._err(f"buffer {i}: {bad}, got {v.type}")
         block = self.body.block
         if len(block.args) != len(self.inputs):
             raise self._err(f"region must take {len(self.inputs)} arguments (one per input), got {len(block.args)}")
-        shapes = [tuple(int(x) for x in s.get_values()) for s in self.shapes.data]
         for i, a in enumerate(block.args):
             if not isinstance(a.type, TensorType) or tuple(a.type.get_shape()) != shapes[i]:
                 raise self._err(f"region argument {i} must be tensor<{'x'.join(map(str, shapes[i]))}xf32>, got {a.type}")
@@ -791,4 +814,5 @@ __all__ = [
     "i64_attr",
     "i64_array",
     "f64_array",
+    "layout_error",
 ]

@@ -126,3 +126,24 @@ func.func @host_arity() {
   func.return
 }
 // CHECK: 'tile.host' op tile.yield must give 1 values (one per output), got 0
+
+// -----
+
+func.func @output_layout() {
+  %a = tile.alloc {kind = "output", name = "y", shape = array<i64: 1, 70, 4, 4>, scale = 0.5 : f64, zero_point = 0 : i64} : memref<4x4x64xi8, "ddr">
+  func.return
+}
+// CHECK: 'tile.alloc' op an int8 buffer for [1, 70, 4, 4] must be 4x4x(>= 70), got memref<4x4x64xi8, "ddr">
+
+// -----
+
+func.func @host_f32_layout() {
+  %a = tile.alloc {kind = "activation", name = "a"} : memref<1x1x64xi8, "l2">
+  %o = tile.alloc {kind = "activation", name = "o"} : memref<4xf32, "l2">
+  %t = tile.host ins(%a : memref<1x1x64xi8, "l2">) outs(%o : memref<4xf32, "l2">) attributes {scales = array<f64: 0.5, 1.0>, zero_points = array<i64: 0, 0>, shapes = [array<i64: 1, 4>, array<i64: 1, 4>]} {
+  ^bb0(%x : tensor<1x4xf32>):
+    tile.yield %x : tensor<1x4xf32>
+  }
+  func.return
+}
+// CHECK: 'tile.host' op buffer 1: an f32 buffer must have the logical shape [1, 4], got memref<4xf32, "l2">
