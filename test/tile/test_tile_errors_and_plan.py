@@ -191,3 +191,27 @@ def test_conversion_leaves_no_quant_op_and_is_roundtrippable() -> None:
     assert not [o for o in m.walk() if o.dialect_name() == "quant"]
     text = str(m)
     assert str(parse(text)) == text
+
+
+def test_host_segment_writing_reused_bytes_waits_for_their_readers() -> None:
+    qb = QuantBuilder()
+    x = qb.input((1, 8, 6, 6))
+    a = qb.conv(x, 8, name="a")
+    b = qb.conv(a, 8, name="b")  # a and b live together, both dead once d is computed
+    d = qb.add(a, b, name="d")
+    s = qb.onnx("Softmax", [qb.dequantize(d)], (1, 8, 6, 6), "axis = 1 : i64", name="softmax")
+    qb.output(qb.conv(qb.quantize(s, 1 / 255, -128), 8, name="c"))
+    m = qb.module()
+    ref = run_quant_module(m, qb.inputs())
+    ConvertQuantToTilePass().apply(CTX, m)
+    host = next(o for o in m.walk() if isinstance(o, tile.HostOp))
+    before = len(host.deps)
+    TilePlanMemoryPass().apply(CTX, m)
+    m.verify()
+    host = next(o for o in m.walk() if isinstance(o, tile.HostOp))
+    acts = {o.buffer_name.data: o for o in _allocs(m, "activation")}
+    out = host.outputs[0].owner
+    assert out.offset.value.data == acts["b"].offset.value.data  # the host result reuses b's bytes
+    assert len(host.deps) > before  # ... so it waits for b's readers
+    assert token_hazards(m) == []
+    np.testing.assert_array_equal(ref["out0"], run_tile_module(m, qb.inputs())["out0"])
