@@ -35,7 +35,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +48,7 @@ from xdsl.utils.exceptions import PassFailedException
 from axc.dialects import aipu, tile
 from axc.runtime.cycle_model import instruction_cycles
 from axc.runtime.hardware import AIPU_V1
-from axc.runtime.isa import HostBuffer, Instr, Mem, accesses, default_memory, dma_engine, make_instr
+from axc.runtime.isa import HostBuffer, Instr, Mem, RangeTracker, accesses, default_memory, dma_engine, make_instr
 
 __all__ = ["ConvertTileToAipuPass"]
 
@@ -110,66 +109,6 @@ def _dma_box(src: _Buf, dst: _Buf, so: tuple[int, ...], do: tuple[int, ...], siz
         tuple(d[2] for d in merged[:-1])
 
 
-class _Hazards:
-    """Last writer / readers of every byte range, per memory space (sorted disjoint segments)."""
-
-    def __init__(self) -> None:
-        self.starts: dict[str, list[int]] = {}
-        self.segs: dict[str, list[list[Any]]] = {}  # [start, end, writer | None, readers]
-
-    def _split(self, space: str, at: int) -> None:
-        starts, segs = self.starts.setdefault(space, []), self.segs.setdefault(space, [])
-        i = bisect.bisect_right(starts, at) - 1
-        if i >= 0 and segs[i][0] < at < segs[i][1]:
-            s = segs[i]
-            segs.insert(i + 1, [at, s[1], s[2], list(s[3])])
-            s[1] = at
-            starts.insert(i + 1, at)
-
-    def _cover(self, space: str, lo: int, hi: int) -> list[list[Any]]:
-        """Segments exactly covering [lo, hi) (gaps are filled with empty segments)."""
-        self._split(space, lo)
-        self._split(space, hi)
-        starts, segs = self.starts[space], self.segs[space]
-        i = bisect.bisect_left(starts, lo)
-        out, pos = [], lo
-        while pos < hi:
-            if i < len(segs) and segs[i][0] == pos:
-                out.append(segs[i])
-                pos = segs[i][1]
-                i += 1
-            else:
-                end = min(hi, segs[i][0]) if i < len(segs) else hi
-                seg = [pos, end, None, []]
-                segs.insert(i, seg)
-                starts.insert(i, pos)
-                out.append(seg)
-                pos = end
-                i += 1
-        return out
-
-    def depend(self, idx: int, reads: list[tuple[str, int, int]], writes: list[tuple[str, int, int]]) -> set[int]:
-        """Dependences of instruction ``idx`` on earlier ones, and record its accesses."""
-        deps: set[int] = set()
-        for space, lo, hi in reads:
-            for seg in self._cover(space, lo, hi):
-                if seg[2] is not None:
-                    deps.add(seg[2])
-        for space, lo, hi in writes:
-            for seg in self._cover(space, lo, hi):
-                if seg[2] is not None:
-                    deps.add(seg[2])
-                deps.update(seg[3])
-        for space, lo, hi in reads:
-            for seg in self._cover(space, lo, hi):
-                seg[3].append(idx)
-        for space, lo, hi in writes:
-            for seg in self._cover(space, lo, hi):
-                seg[2], seg[3] = idx, []
-        deps.discard(idx)
-        return deps
-
-
 @dataclass
 class _Item:
     """One instruction being scheduled."""
@@ -228,7 +167,7 @@ class _Converter:
         self.bufs: dict[SSAValue, _Buf] = {}
         self.producer: dict[SSAValue, int] = {}  # token -> item index
         self.items: list[_Item] = []
-        self.hazards = _Hazards()
+        self.hazards = RangeTracker()
         self.data_ops: list[Operation] = []
         self.io: list[tuple[str, str, aipu.IoOp]] = []  # (kind, name, op)
         self.segments = 0

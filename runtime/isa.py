@@ -21,6 +21,7 @@ too); they raise :class:`AsmError` with an expected-vs-found message.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -449,6 +450,70 @@ def dma_bytes(ins: Instr) -> int:
     return prod(ins["sizes"])
 
 
+class RangeTracker:
+    """Last writer / readers of every byte range, per memory space (sorted disjoint segments).
+
+    :meth:`depend` returns the earlier accesses an access conflicts with (read after write, write
+    after read, write after write) and records it; ids are the caller's (instruction indices).
+    """
+
+    def __init__(self) -> None:
+        self.starts: dict[str, list[int]] = {}
+        self.segs: dict[str, list[list[Any]]] = {}  # [start, end, writer | None, readers]
+
+    def _split(self, space: str, at: int) -> None:
+        starts, segs = self.starts.setdefault(space, []), self.segs.setdefault(space, [])
+        i = bisect.bisect_right(starts, at) - 1
+        if i >= 0 and segs[i][0] < at < segs[i][1]:
+            s = segs[i]
+            segs.insert(i + 1, [at, s[1], s[2], list(s[3])])
+            s[1] = at
+            starts.insert(i + 1, at)
+
+    def _cover(self, space: str, lo: int, hi: int) -> list[list[Any]]:
+        """Segments exactly covering [lo, hi) (gaps are filled with empty segments)."""
+        self._split(space, lo)
+        self._split(space, hi)
+        starts, segs = self.starts[space], self.segs[space]
+        i = bisect.bisect_left(starts, lo)
+        out, pos = [], lo
+        while pos < hi:
+            if i < len(segs) and segs[i][0] == pos:
+                out.append(segs[i])
+                pos = segs[i][1]
+                i += 1
+            else:
+                end = min(hi, segs[i][0]) if i < len(segs) else hi
+                seg = [pos, end, None, []]
+                segs.insert(i, seg)
+                starts.insert(i, pos)
+                out.append(seg)
+                pos = end
+                i += 1
+        return out
+
+    def depend(self, idx: int, reads: list[tuple[str, int, int]], writes: list[tuple[str, int, int]]) -> set[int]:
+        """Dependences of instruction ``idx`` on earlier ones, and record its accesses."""
+        deps: set[int] = set()
+        for space, lo, hi in reads:
+            for seg in self._cover(space, lo, hi):
+                if seg[2] is not None:
+                    deps.add(seg[2])
+        for space, lo, hi in writes:
+            for seg in self._cover(space, lo, hi):
+                if seg[2] is not None:
+                    deps.add(seg[2])
+                deps.update(seg[3])
+        for space, lo, hi in reads:
+            for seg in self._cover(space, lo, hi):
+                seg[3].append(idx)
+        for space, lo, hi in writes:
+            for seg in self._cover(space, lo, hi):
+                seg[2], seg[3] = idx, []
+        deps.discard(idx)
+        return deps
+
+
 # --------------------------------------------------------------------------------------------------
 # checks
 
@@ -765,6 +830,79 @@ def check_program(p: Program) -> None:
                     raise AsmError(f"'wait' waits for token {t} before it is signalled: expected the "
                                    f"signal before line {ins.line or i}, found it at line "
                                    f"{lst[w[1]].line or w[1]}", ins.line)
+    check_sync(p)
+
+
+def unit_of(ins: Instr) -> str:
+    """The in-order unit (queue) of one core an instruction runs on."""
+    if ins.op == "dma":
+        return f"dma.{dma_engine(ins)}.ch{ins['channel']}"
+    return ins.op
+
+
+def _where(core: int, ins: Instr, pos: int) -> str:
+    return f"line {ins.line}" if ins.line else f"instruction {pos} of core {core}"
+
+
+def _conflict(ins: Instr, other: Instr) -> str:
+    """``writes l1:0x100..0x140 that 'mvm' reads``: the first overlap of two instructions."""
+    for a in accesses(ins):
+        for b in accesses(other):
+            if a.at.space == b.at.space and (a.write or b.write):
+                lo, hi = max(a.at.address, b.at.address), min(a.at.address + a.size, b.at.address + b.size)
+                if lo < hi:
+                    verb = "writes" if a.write else "reads"
+                    other_verb = "writes" if b.write else "reads"
+                    return f"{verb} {a.at.space}:0x{lo:x}..0x{hi:x} that {other.describe()} {other_verb}"
+    return f"conflicts with {other.describe()}"
+
+
+def check_sync(p: Program) -> None:
+    """Every pair of instructions of a core that touch the same bytes (one of them writing) must be
+    ordered: the later one starts only after the earlier one ends.
+
+    Ordering comes from the in-order units (an instruction starts after the previous one of its
+    unit ends) and from waits (everything issued after a ``wait`` starts after the waited
+    instructions end), transitively. Tracked per core (L1 is per core; cross-core accesses to
+    DDR / L2 must be ordered by cross-core tokens and are not checked). The end of a task list is
+    an implicit fence (the frame is over when every unit is idle). Raises :class:`AsmError` naming
+    both instructions.
+    """
+    for core, lst in p.task_lists.items():
+        seq: dict[str, int] = {}  # unit -> highest instruction number known complete at issue
+        last_done: dict[str, dict[str, int]] = {}
+        count: dict[str, int] = {}
+        done_of: dict[int, dict[str, int]] = {}
+        who: list[tuple[str, int, Instr, int]] = []
+        tracker = RangeTracker()
+        for pos, ins in enumerate(lst):
+            if ins.op == "wait":
+                for t in ins["tokens"]:
+                    for u, n in done_of.get(t, {}).items():
+                        seq[u] = max(seq.get(u, -1), n)
+                continue
+            u = unit_of(ins)
+            n = count.get(u, 0)
+            count[u] = n + 1
+            start = dict(seq)
+            for v, m in last_done.get(u, {}).items():
+                start[v] = max(start.get(v, -1), m)
+            reads, writes = [], []
+            for a in accesses(ins):
+                (writes if a.write else reads).append((a.at.space, a.at.address, a.at.address + a.size))
+            for other in sorted(tracker.depend(len(who), reads, writes)):
+                ou, on, oins, opos = who[other]
+                if start.get(ou, -1) < on:
+                    there, here = _where(core, oins, opos), _where(core, ins, pos)
+                    raise AsmError(f"race: {ins.describe()} {_conflict(ins, oins)} ({there}) with nothing "
+                                   f"ordering them: expected a wait for the token of {there} before {here}",
+                                   ins.line)
+            who.append((u, n, ins, pos))
+            done = dict(start)
+            done[u] = n
+            last_done[u] = done
+            if ins.signal is not None:
+                done_of[ins.signal] = done
 
 
 def pwords(channels: int) -> int:

@@ -82,11 +82,13 @@ def test_weights_stay_in_the_array_until_overwritten():
     a = Asm()
     a.core()
     a(MVM)  # loads: 4 -> 580
-    a(MVM)  # same weights, one pass: no load: 580 -> 1092
-    a("dma from=l2:0x0 to=l1:0x8000 sizes=[64]")  # overwrites the weights
-    a(MVM)  # reloads: 1092 -> 1668
+    a(MVM + " signal=1")  # same weights, one pass: no load: 580 -> 1092
+    a("wait tokens=[1]")  # 1096
+    a("dma from=l2:0x0 to=l1:0x8000 sizes=[64] signal=2")  # overwrites the weights: 1100 -> 1133
+    a("wait tokens=[2]")  # 1137
+    a(MVM)  # reloads: 1141 -> 1717
     r = estimate(a.program())
-    assert r.total_cycles == 4 + 576 + 512 + 576
+    assert r.total_cycles == 1141 + 576
     assert r.layers[0].weight_load_cycles == 128
 
 

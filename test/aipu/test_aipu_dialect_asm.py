@@ -31,8 +31,8 @@ builtin.module {
       aipu.dma from = l2[0x0], to = l1[0x1000], sizes = [8, 8, 1], from_strides = [512, 64], to_strides = [512, 64], signal = 2, src = "conv1"
       aipu.wait tokens = [0, 1, 2]
       aipu.mvm in = l1[0x1000], in_shape = [8, 8, 64], w = l1[0x0], w_shape = [8, 1, 3, 3], table = l1[0x100], out = l1[0x2000], out_shape = [8, 8, 64], channels = [1, 8], pads = [1, 1, 1, 1], in_zp = -3, signal = 3, src = "conv1"
-      aipu.dwpu op = maxpool, in = l1[0x2000], in_shape = [8, 8, 64], out = l1[0x3000], out_shape = [4, 4, 64], channels = [8, 8], kernel = [2, 2], strides = [2, 2], src = "pool"
       aipu.wait tokens = [3]
+      aipu.dwpu op = maxpool, in = l1[0x2000], in_shape = [8, 8, 64], out = l1[0x3000], out_shape = [4, 4, 64], channels = [8, 8], kernel = [2, 2], strides = [2, 2], src = "pool"
       aipu.dma from = l1[0x2000], to = l2[0x1000], sizes = [4096], signal = 4, src = "conv1"
       aipu.wait tokens = [4]
       aipu.host segment = 0, inputs = [{at = l2[0x1000], dtype = i8, shape = [1, 8, 8, 8], stored = [8, 8, 64], scale = 0.25, zp = 0}], outputs = [{at = l2[0x2000], dtype = f32, shape = [1, 8, 8, 8], stored = [1, 8, 8, 8], scale = 1.0, zp = 0}], src = "relu" {
@@ -108,7 +108,7 @@ INVALID = {
         _replace("out = l1[0x3000], out_shape = [4, 4, 64]", "out = l1[0x37ffff], out_shape = [4, 4, 64]"),
         "'aipu.dwpu' op out: 1024 bytes at l1:0x37ffff must end within the l1 size 3670016"),
     "waited before signalled": (
-        _replace("aipu.wait tokens = [3]\n", "aipu.wait tokens = [5]\n"),
+        _replace("aipu.wait tokens = [4]\n", "aipu.wait tokens = [5]\n"),
         "'wait' waits for token 5, which no instruction signals"),
     "wait on a later signal": (
         _replace("aipu.wait tokens = [0, 1, 2]", "aipu.wait tokens = [0, 1, 2, 4]"),
@@ -198,3 +198,39 @@ def test_every_operand_is_documented():
         assert m, f"docs/isa.md has no section for {mnemonic}"
         for name in spec:
             assert re.search(rf"`{name}`", m.group(1)), f"docs/isa.md: {mnemonic} does not document `{name}`"
+
+
+RACE_HEAD = ".program cores=1 frequency=800000000 instances=1 l1_size=65536 l2_size=65536 ddr_size=65536\n.core 0\n"
+CLAMP = "dpu op=clamp in=l1:0x0 in_shape=[1,1,64] out=l1:0x100 out_shape=[1,1,64] channels=8"
+
+
+@pytest.mark.parametrize("body, message", [
+    # read after write: the clamp reads what the DMA writes, no wait
+    (["dma from=l2:0x0 to=l1:0x0 sizes=[64] signal=0", CLAMP],
+     "line 4: race: 'dpu' reads l1:0x0..0x40 that 'dma' writes (line 3) with nothing ordering them: "
+     "expected a wait for the token of line 3 before line 4"),
+    # write after read: the DMA overwrites what the clamp reads
+    ([CLAMP, "dma from=l2:0x0 to=l1:0x20 sizes=[64]"],
+     "line 4: race: 'dma' writes l1:0x20..0x40 that 'dpu' reads (line 3)"),
+    # write after write on different DMA channels
+    (["dma from=l2:0x0 to=l1:0x0 sizes=[64] signal=0", "dma from=l2:0x100 to=l1:0x0 sizes=[64] channel=1"],
+     "line 4: race: 'dma' writes l1:0x0..0x40 that 'dma' writes (line 3)"),
+])
+def test_races_are_rejected(body, message):
+    with pytest.raises(AsmError) as e:
+        parse_asm(RACE_HEAD + "\n".join("  " + b for b in body) + "\n")
+    assert str(e.value).startswith(message), str(e.value)
+
+
+@pytest.mark.parametrize("body", [
+    ["dma from=l2:0x0 to=l1:0x0 sizes=[64] signal=0", "wait tokens=[0]", CLAMP],  # a wait orders them
+    ["dma from=l2:0x0 to=l1:0x0 sizes=[64]", "dma from=l2:0x100 to=l1:0x0 sizes=[64]"],  # one in-order channel
+    # transitively: the clamp follows the second DMA, which follows the first on its channel
+    ["dma from=l2:0x0 to=l1:0x0 sizes=[64]", "dma from=l2:0x200 to=l1:0x200 sizes=[64] signal=1",
+     "wait tokens=[1]", CLAMP],
+    # transitively through another unit: the wait covers the clamp, which waited for the DMA
+    ["dma from=l2:0x0 to=l1:0x0 sizes=[64] signal=0", "wait tokens=[0]", CLAMP + " signal=1", "wait tokens=[1]",
+     "dma from=l2:0x300 to=l1:0x0 sizes=[64] channel=1"],
+])
+def test_ordered_accesses_are_accepted(body):
+    parse_asm(RACE_HEAD + "\n".join("  " + b for b in body) + "\n")

@@ -51,3 +51,13 @@ aipu.program cores = 1, frequency = 800000000 {
   }
 }
 // CHECK: 'aipu.dwpu' op op=dwconv needs operand 'w'
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.dma from = l2[0x0], to = l1[0x0], sizes = [64], signal = 0
+    aipu.dpu op = clamp, in = l1[0x0], in_shape = [1, 1, 64], out = l1[0x100], out_shape = [1, 1, 64], channels = 8
+  }
+}
+// CHECK: 'aipu.program' op race: 'dpu' reads l1:0x0..0x40 that 'dma' writes (instruction 0 of core 0) with nothing ordering them: expected a wait for the token of instruction 0 of core 0 before instruction 1 of core 0
