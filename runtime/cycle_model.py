@@ -110,8 +110,8 @@ class CycleReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "total_cycles": self.total_cycles,
-            "frequency": self.frequency,
+            "cycles_per_frame": self.total_cycles,
+            "frequency_hz": self.frequency,
             "instances": self.instances,
             "fps": self.fps,
             "latency_ms": 1e3 * self.latency_s,

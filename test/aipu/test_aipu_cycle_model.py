@@ -108,7 +108,11 @@ def test_dwpu_dpu_and_host_costs():
     assert r.total_cycles == 4 + 64  # dwpu and dpu run concurrently; the host call costs nothing
     assert r.fps == pytest.approx(2 * 800e6 / 68)
     d = r.to_dict()
-    assert d["total_cycles"] == 68 and d["instances"] == 2 and d["layers"][0]["name"] == "pool"
+    assert d["cycles_per_frame"] == 68 and d["frequency_hz"] == 800_000_000 and d["instances"] == 2
+    assert d["layers"][0]["name"] == "pool" and d["fps"] == pytest.approx(2 * 800e6 / 68)
+    import json
+
+    json.dumps(d)  # JSON-ready
     assert "softmax" in r.format()
 
 
