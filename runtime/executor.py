@@ -186,12 +186,13 @@ class Executor:
         q = dict(quant or {})
         qp = {d.name: q.get(d.name, (d.scale, d.zp)) for d in self.program.io}
         frames = {k: np.asarray(v) for k, v in inputs.items()}
-        n = next(iter(frames.values())).shape[0] if frames else 1
+        n = min((frames[d.name].shape[0] // max(d.shape[0], 1) for d in self.program.inputs), default=1)
         outs: dict[str, list[np.ndarray]] = {d.name: [] for d in self.program.outputs}
         for f in range(n):
             qin = {}
             for d in self.program.inputs:
-                x = np.asarray(frames[d.name][f: f + 1], np.float32)
+                b = d.shape[0]  # a frame is one batch of the model (1 for almost every model)
+                x = np.asarray(frames[d.name][f * b: (f + 1) * b], np.float32)
                 qin[d.name] = x if d.dtype == "f32" else quantize(x, *qp[d.name])
             res = self.run_quantized(qin)
             for d in self.program.outputs:
@@ -330,9 +331,10 @@ class Executor:
 def check_inputs(specs: Sequence[Mapping[str, Any]], inputs: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], int]:
     """Validate user inputs against the manifest's input specs (``name``, ``shape``, ``dtype``).
 
-    The batch axis (axis 0) is the frame count and may be any N >= 1 (the same for every input); the
-    other axes must match. Returns (arrays by name, N). Raises :class:`InputDataError` naming the key
-    and what was expected vs found.
+    Frames are stacked on axis 0: an input of model shape (B, ...) takes (N x B, ...) for N >= 1
+    frames (B = 1 for almost every model), with N the same for every input; the other axes must
+    match. Returns (arrays by name, N). Raises :class:`InputDataError` naming the key and what was
+    expected vs found.
     """
     out: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
@@ -347,10 +349,12 @@ def check_inputs(specs: Sequence[Mapping[str, Any]], inputs: Mapping[str, Any]) 
             raise InputDataError(f"input \"{name}\": expected a numpy array of {dtype}, got {type(a).__name__}")
         if a.dtype != dtype:
             raise InputDataError(f"input \"{name}\": expected dtype {dtype}, got {a.dtype}")
-        if a.ndim != len(shape) or a.shape[1:] != shape[1:] or a.shape[0] < 1:
-            raise InputDataError(f"input \"{name}\": expected shape {want}, got {a.shape}")
+        b = max(shape[0], 1) if shape else 1
+        if a.ndim != len(shape) or a.shape[1:] != shape[1:] or a.shape[0] < 1 or a.shape[0] % b:
+            raise InputDataError(f"input \"{name}\": expected shape {want}" + (f" with N a multiple of {b}" if b > 1 else "")
+                                 + f", got {a.shape}")
         out[name] = a
-        counts[name] = a.shape[0]
+        counts[name] = a.shape[0] // b
     if len(set(counts.values())) > 1:
         raise InputDataError(f"inputs have different frame counts (axis 0): {counts}")
     return out, next(iter(counts.values()), 1)

@@ -219,3 +219,23 @@ def test_damaged_package(pkg: Path, kind: str):
     with pytest.raises(PackageError, match=DAMAGES[kind]) as e:
         load_package(pkg)
     assert "\n" not in str(e.value)
+
+
+def test_the_runtime_needs_neither_xdsl_nor_onnxruntime(pkg: Path):
+    """Loading, running and profiling a package imports numpy, lark and onnx only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from axc.runtime.package import load_package\n"
+        "from axc.runtime.executor import run\n"
+        "from axc.runtime.cycle_model import estimate\n"
+        f"p = load_package({str(pkg)!r})\n"
+        "run(p, {'x': np.zeros((2, 4), np.float32)})\n"
+        "estimate(p.program)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('xdsl', 'onnxruntime'))\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
