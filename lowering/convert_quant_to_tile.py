@@ -17,7 +17,10 @@ Guarantees (docs/architecture.md, "The tile level"):
   one height tile and the fewest channel tiles the weight set allows and doubles the height or the
   channel tile count (whichever shrinks the working set more) up to ``max-tiling-attempts`` times;
   an op that still does not fit raises :class:`CompileError` naming the op, the bytes needed and
-  the bytes available. ``force-h-tiling`` / ``force-oc-tiling`` (0 = not forced) fix the counts.
+  the bytes available. ``force-h-tiling`` / ``force-oc-tiling`` (0 = not forced) fix the counts of
+  every op (capped by its output rows / channel units; the weight-set minimum still applies).
+  ``weight-set-rows`` is not a tiling constraint: a reduction K = C/g * KH * KW above it is several
+  weight-set passes inside one MVM op, which the cost model counts.
 * Per tile: DMA of the input rows (halo included, clipped to the image) and of the weights /
   table into L1 buffers, the compute op, DMA of the output tile into its buffer at its row /
   channel offsets. Weights and tables are loaded once per channel tile and stay in L1 across its
@@ -721,7 +724,7 @@ class _Converter:
                 self._copy(s, Store(d.buf, tuple(off), s.hwc), _src_name(o))
             offset += ext
 
-    def _tile_op(self, o: Operation, kind: str, inputs: Sequence[SSAValue], geom: _Geom,
+    def _tile_op(self, o: Operation, inputs: Sequence[SSAValue], geom: _Geom,
                  make: Callable[..., Operation]) -> None:
         """Tile an op with one output: search the tiling, then emit loads / compute / stores."""
         L = self.L
@@ -849,7 +852,7 @@ class _Converter:
                 },
             )
 
-        self._tile_op(o, "conv2d", [o.input], geom, make)
+        self._tile_op(o, [o.input], geom, make)
 
     def _pool_geom(self, o: quant.MaxPoolOp | quant.AvgPoolOp, keep_ceil: bool) -> tuple[_Geom, dict]:
         L = self.L
@@ -909,7 +912,7 @@ class _Converter:
                 props["dilations"] = i64_array(g["dilations"])
             return tile.MaxPoolOp.build(operands=[ins[0], ob, deps], result_types=[tile.TokenType()], properties=props)
 
-        self._tile_op(o, "max_pool", [o.input], geom, make)
+        self._tile_op(o, [o.input], geom, make)
 
     def _lower_avg_pool(self, o: quant.AvgPoolOp) -> None:
         p = o.pool_params()
@@ -938,7 +941,7 @@ class _Converter:
                 props["count_include_pad"] = i64_attr(1)
             return tile.AvgPoolOp.build(operands=[ins[0], ob, deps], result_types=[tile.TokenType()], properties=props)
 
-        self._tile_op(o, "avg_pool", [o.input], geom, make)
+        self._tile_op(o, [o.input], geom, make)
 
     def _eltwise_geom(self, o: Operation, n_in: int) -> _Geom:
         L = self.L
@@ -972,7 +975,7 @@ class _Converter:
             return tile.AddOp.build(operands=[ins[0], ins[1], ob, deps], result_types=[tile.TokenType()],
                                     properties={**props, "channels": i64_array((cr[1] - cr[0],))})
 
-        self._tile_op(o, "add", [o.lhs, o.rhs], self._eltwise_geom(o, 2), make)
+        self._tile_op(o, [o.lhs, o.rhs], self._eltwise_geom(o, 2), make)
 
     def _lower_requantize(self, o: quant.RequantizeOp) -> None:
         m, s = o.requant_params()
@@ -989,7 +992,7 @@ class _Converter:
             return tile.RequantizeOp.build(operands=[ins[0], ob, deps], result_types=[tile.TokenType()],
                                            properties={**props, "channels": i64_array((cr[1] - cr[0],))})
 
-        self._tile_op(o, "requantize", [o.input], self._eltwise_geom(o, 1), make)
+        self._tile_op(o, [o.input], self._eltwise_geom(o, 1), make)
 
     def _lower_clamp(self, o: quant.ClampOp) -> None:
         lo, hi = o.clamp_bounds()
@@ -999,7 +1002,7 @@ class _Converter:
                                       properties={"clamp": i64_array((lo, hi)),
                                                   "channels": i64_array((cr[1] - cr[0],))})
 
-        self._tile_op(o, "clamp", [o.input], self._eltwise_geom(o, 1), make)
+        self._tile_op(o, [o.input], self._eltwise_geom(o, 1), make)
 
 
 class _Geom:
