@@ -234,3 +234,14 @@ def test_races_are_rejected(body, message):
 ])
 def test_ordered_accesses_are_accepted(body):
     parse_asm(RACE_HEAD + "\n".join("  " + b for b in body) + "\n")
+
+
+def test_comments_and_blank_lines_anywhere():
+    text = ("; head\n\n   ; indented comment\n.program cores=1 frequency=800000000 instances=1 l1_size=4096 "
+            "l2_size=4096 ddr_size=4096 ; trailing\n\n; between\n.core 0\n  ; inside\n\n"
+            "  dma from=l2:0x0 to=l1:0x0 sizes=[4] ; why\n; last\n  wait tokens=[0]")
+    with pytest.raises(AsmError, match="line 12: 'wait' waits for token 0, which no instruction signals"):
+        parse_asm(text)
+    prog = parse_asm(text.replace("sizes=[4] ;", "sizes=[4] signal=0 ;"))
+    assert [i.line for _, i in prog.instructions()] == [10, 12]
+    assert parse_asm(text.replace("sizes=[4] ;", "sizes=[4] signal=0 ;") + "\n; end") == prog
