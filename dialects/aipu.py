@@ -466,6 +466,12 @@ class TaskListOp(AipuOp):
         assert self.core is not None
         return self.core.value.data
 
+    def verify_(self) -> None:
+        super().verify_()
+        for op in self.body.block.ops:
+            if not isinstance(op, InstructionOp):
+                raise VerifyException(f"'aipu.task_list' op may hold aipu instructions only, got '{op.name}'")
+
 
 @irdl_op_definition
 class DataOp(AipuOp):
@@ -548,10 +554,15 @@ class ProgramOp(AipuOp):
 
     def verify_(self) -> None:
         super().verify_()
+        cores: list[int] = []
         for op in self.body.block.ops:
             if not isinstance(op, (DataOp, IoOp, TaskListOp)):
                 raise VerifyException(f"'aipu.program' op may hold aipu.data, aipu.io and aipu.task_list, "
                                       f"got '{op.name}'")
+            if isinstance(op, TaskListOp):
+                if op.core_id in cores:
+                    raise VerifyException(f"'aipu.program' op has two task lists for core {op.core_id}")
+                cores.append(op.core_id)
         try:
             isa.check_program(program_of(self))
         except AsmError as e:

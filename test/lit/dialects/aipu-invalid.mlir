@@ -61,3 +61,13 @@ aipu.program cores = 1, frequency = 800000000 {
   }
 }
 // CHECK: 'aipu.program' op race: 'dpu' reads l1:0x0..0x40 that 'dma' writes (instruction 0 of core 0) with nothing ordering them: expected a wait for the token of instruction 0 of core 0 before instruction 1 of core 0
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+  }
+  aipu.task_list core = 0 {
+  }
+}
+// CHECK: 'aipu.program' op has two task lists for core 0
