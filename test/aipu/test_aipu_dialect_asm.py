@@ -245,3 +245,50 @@ def test_comments_and_blank_lines_anywhere():
     prog = parse_asm(text.replace("sizes=[4] ;", "sizes=[4] signal=0 ;"))
     assert [i.line for _, i in prog.instructions()] == [10, 12]
     assert parse_asm(text.replace("sizes=[4] ;", "sizes=[4] signal=0 ;") + "\n; end") == prog
+
+
+HOST_OPS = """\
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.host segment = 3, inputs = [{at = l2[0x0], dtype = i8, shape = [1, 4, 2, 3], stored = [2, 3, 64], scale = 0.5, zp = 1}], outputs = [{at = l2[0x1000], dtype = f32, shape = [1, 24], stored = [1, 24], scale = 1.0, zp = 0}, {at = l2[0x2000], dtype = f32, shape = [1, 4, 2, 3], stored = [1, 4, 2, 3], scale = 1.0, zp = 0}] {
+    ^bb0(%x: tensor<1x4x2x3xf32>):
+      %l = onnx.LRN %x {size = 3 : i64, alpha = 0.0001 : f32, beta = 0.75 : f32, bias = 2.0 : f32, onnx_name = "lrn"} : (tensor<1x4x2x3xf32>) -> tensor<1x4x2x3xf32>
+      %t = onnx.Transpose %l {perm = array<i64: 0, 2, 3, 1>, onnx_name = "tr"} : (tensor<1x4x2x3xf32>) -> tensor<1x2x3x4xf32>
+      %s = onnx.Constant {value = dense<[1, 24]> : tensor<2xi64>, onnx_name = "shape"} : () -> tensor<2xi64>
+      %r = onnx.Reshape %t, %s {onnx_name = "rs"} : (tensor<1x2x3x4xf32>, tensor<2xi64>) -> tensor<1x24xf32>
+      %k = onnx.Constant {value = dense<1.5> : tensor<1x24xf32>} : () -> tensor<1x24xf32>
+      %m = onnx.Mul %r, %k {onnx_name = "mul"} : (tensor<1x24xf32>, tensor<1x24xf32>) -> tensor<1x24xf32>
+      %p = onnx.Softmax %m {axis = 1 : i64, opset = 11 : i64, onnx_name = "sm"} : (tensor<1x24xf32>) -> tensor<1x24xf32>
+      aipu.yield %p, %x : tensor<1x24xf32>, tensor<1x4x2x3xf32>
+    }
+  }
+}
+"""
+
+
+def test_host_segment_attributes_survive_the_onnx_model():
+    """The ONNX model of a host region computes exactly what the onnx interpreter computes on the
+    region (attributes, constants as initializers, Softmax opset, a block argument yielded as is)."""
+    import numpy as np
+
+    from axc.runtime.host_segment import HostSegment
+    from axc.runtime.interp_onnx import evaluate_op
+
+    m = parse("builtin.module {\n" + HOST_OPS + "}\n")
+    host = next(o for o in m.walk() if isinstance(o, aipu.HostOp))
+    model = host_segment_model(host, "segment_3")
+    assert model.opset_import[0].version == 11
+    assert [n.op_type for n in model.graph.node] == ["LRN", "Transpose", "Reshape", "Mul", "Softmax",
+                                                      "Identity", "Identity"]
+    assert len(model.graph.initializer) == 2
+    x = np.random.default_rng(3).normal(size=(1, 4, 2, 3)).astype(np.float32)
+    env = {host.regions[0].block.args[0]: x}
+    for op in host.regions[0].block.ops:
+        if isinstance(op, aipu.YieldOp):
+            want = [env[v] for v in op.values]
+        else:
+            env[op.results[0]] = evaluate_op(op, [env[v] for v in op.operands])
+    got = HostSegment.from_bytes(model.SerializeToString()).run([x])
+    assert len(got) == 2
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
