@@ -124,7 +124,14 @@ def pipeline_stages(
         Stage(
             _with_options(
                 "convert-tile-to-aipu",
-                {"cores": cfg.aipu_cores_used, "frequency": cfg.frequency, "dual-channel": cfg.dma_dual_channel},
+                {
+                    "cores": cfg.aipu_cores_used,
+                    "frequency": cfg.frequency,
+                    "dual-channel": cfg.dma_dual_channel,
+                    "l1-bytes": mem["l1"],
+                    "l2-bytes": mem["l2"],
+                    "ddr-bytes": mem["ddr"],
+                },
             ),
             "aipu",
         )
