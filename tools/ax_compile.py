@@ -15,13 +15,12 @@ atomically (a failed compile leaves no PKG behind). Exit status 0 on success; on
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from axc.runtime.atomic import write_bytes_atomic
 from axc.runtime.errors import AxcError, CompileError, ModelError
 
 
@@ -42,16 +41,8 @@ def parse_input_shapes(values: Sequence[str]) -> dict[str, list[int]]:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary sibling file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (see :func:`axc.runtime.atomic.write_bytes_atomic`)."""
+    write_bytes_atomic(path, text.encode())
 
 
 def _build_parser() -> argparse.ArgumentParser:

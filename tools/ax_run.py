@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from axc.runtime.atomic import write_bytes_atomic
 from axc.runtime.errors import AxcError, InputDataError
 
 
@@ -41,19 +40,10 @@ def load_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
 
 
 def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write an .npz through a temporary sibling file and a rename."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    """Write an .npz atomically (see :func:`axc.runtime.atomic.write_bytes_atomic`)."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def _build_parser() -> argparse.ArgumentParser:
