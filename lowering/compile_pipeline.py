@@ -26,7 +26,7 @@ from xdsl.passes import PassPipeline
 from axc.dialects import ALL_DIALECTS
 from axc.lowering.pipelines import ONNX_GRAPH_PASSES
 from axc.passes import ALL_PASSES
-from axc.runtime.hardware import AIPU_V1
+from axc.runtime.hardware import AIPU_V1, Hardware
 
 LEVELS = ("onnx", "quant", "tile", "aipu")
 
@@ -59,24 +59,31 @@ def _with_options(name: str, options: dict[str, Any]) -> str:
     return name + "{" + " ".join(f"{k}={_opt(v)}" for k, v in options.items()) + "}"
 
 
-def memory_budgets(cfg: Any) -> dict[str, int]:
-    """L1 / L2 / DDR bytes the compiler may use, from the configuration (bytes).
+def hardware_from_config(cfg: Any) -> Hardware:
+    """The hardware figures of a CompilerConfig: memory sizes, resources_used, cores, frequency."""
+    return AIPU_V1.with_(
+        frequency_hz=cfg.frequency,
+        l1_size=cfg.l1_size_used,
+        l1_reserved=cfg.l1_size_reserved,
+        l2_size=cfg.l2_size_used,
+        l2_reserved=cfg.l2_size_reserved,
+        l2_tasklist_per_core=cfg.l2_size_reserved_tasklist,
+        ddr_size=cfg.ddr_size_used,
+        ddr_reserved=cfg.ddr_size_reserved,
+        resources_used=cfg.resources_used,
+        cores_used=cfg.aipu_cores_used,
+    )
 
-    L1 is per core: ``l1_size_used - l1_size_reserved`` (or ``l1_constraint``). L2 and DDR are shared:
-    ``(l2_size_used - l2_size_reserved - l2_size_reserved_tasklist * 4 cores) * resources_used`` and
-    ``(ddr_size_used - ddr_size_reserved) * resources_used`` unless a ``*_constraint`` is given
-    (the reference: resources_used is the fraction of the memory budget a model may use).
-    """
-    l1 = cfg.l1_size_used - cfg.l1_size_reserved
-    l2 = int((cfg.l2_size_used - cfg.l2_size_reserved - cfg.l2_size_reserved_tasklist * AIPU_V1.cores) * cfg.resources_used)
-    ddr = int((cfg.ddr_size_used - cfg.ddr_size_reserved) * cfg.resources_used)
-    if cfg.l1_constraint is not None:
-        l1 = min(l1, cfg.l1_constraint)
-    if cfg.l2_constraint is not None:
-        l2 = min(l2, cfg.l2_constraint)
-    if cfg.ddr_constraint is not None:
-        ddr = min(ddr, cfg.ddr_constraint)
-    return {"l1": l1, "l2": l2, "ddr": ddr}
+
+def memory_budgets(cfg: Any) -> dict[str, int]:
+    """L1 / L2 / DDR bytes the compiler may use: the :class:`Hardware` budgets of the configuration,
+    capped by ``l1_constraint`` / ``l2_constraint`` / ``ddr_constraint`` when given."""
+    hw = hardware_from_config(cfg)
+    budgets = {"l1": hw.l1_budget, "l2": hw.l2_budget, "ddr": hw.ddr_budget}
+    for space, cap in (("l1", cfg.l1_constraint), ("l2", cfg.l2_constraint), ("ddr", cfg.ddr_constraint)):
+        if cap is not None:
+            budgets[space] = min(budgets[space], cap)
+    return budgets
 
 
 def pipeline_stages(

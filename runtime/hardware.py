@@ -20,8 +20,9 @@ PWORD_BYTES = 64  # [CFG] apply_pword_padding: channel counts padded to a multip
 class Hardware:
     """The figures of one AIPU configuration (defaults: AIPU v1 at 800 MHz, whole chip).
 
-    Memory budgets already include ``resources_used``: :func:`budget` scales L1 per core is not
-    shared, L2 and DDR are shared between the cores of the chip.
+    The memory budgets (:attr:`l1_budget`, :attr:`l2_budget`, :attr:`ddr_budget`) are derived here and
+    only here: L1 is per core and not scaled; L2 and DDR are shared by the chip and scaled by
+    ``resources_used``.
     """
 
     cores: int = 4  # [ISSCC]
@@ -61,11 +62,7 @@ class Hardware:
 
     @property
     def l1_budget(self) -> int:
-        """L1 bytes the compiler may use per core: (size - reserved) * resources_used for Batch-1.
-
-        In Batch-1 (``cores_used == 1`` with ``resources_used < 1``) every core runs its own
-        instance, so L1 is per core and not scaled; it is scaled only by an explicit constraint.
-        """
+        """L1 bytes the compiler may use per core: size - reserved (each core has its own L1)."""
         return self.l1_size - self.l1_reserved
 
     @property

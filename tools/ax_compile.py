@@ -123,11 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(e, (PassFailedException, VerifyException, DiagnosticException)):
             print(f"ax-compile: error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
             return 1
-        from axc.config import ConfigError
-
-        if isinstance(e, ConfigError):
-            print(f"ax-compile: error: {e}", file=sys.stderr)
-            return 1
         raise
 
 
