@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from . import int_kernels as ik
-from .errors import InputDataError
+from .blas_threads import blas_scope
+from .errors import AxcError, InputDataError
 from .host_segment import HostSegment
+from .instructions import Run, WeightPool, decode
 from .isa import HostBuffer, IODecl, Instr, Mem, Program, accesses, prod
-from .quantization import dequantize, quantize, requantize
+from .quantization import dequantize, quantize
 
 if TYPE_CHECKING:
     from .package import Package
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["run", "Executor", "ExecutionError", "check_inputs", "to_stored", "from_stored"]
 
 
-class ExecutionError(RuntimeError):
+class ExecutionError(AxcError, RuntimeError):
     """The program cannot run (deadlock, a kernel rejects its operands, a host segment fails)."""
 
 
@@ -120,17 +120,29 @@ class Executor:
         }
         for core in program.task_lists:
             self.mem[("l1", core)] = np.zeros(ext["l1"] + 64, np.uint8)
-        self._weights: dict[tuple, tuple[np.ndarray, ik.ConvWeights]] = {}
+        self.weights = WeightPool()
         self._load_constants()
+        # every instruction decoded once into (callable, tokens to wait for, token to signal, instr)
+        self._tasks: dict[int, list[tuple[Run | None, frozenset[int] | None, int | None, Instr]]] = {}
+        for core, lst in program.task_lists.items():
+            tasks = self._tasks[core] = []
+            for ins in lst:
+                try:
+                    run = decode(self, core, ins)
+                except (ValueError, IndexError) as e:
+                    raise _instruction_error(ins, e) from None
+                wait = frozenset(ins["tokens"]) if ins.op == "wait" else None
+                tasks.append((run, wait, ins.signal, ins))
 
     # -- memory --------------------------------------------------------------------------------
-    def _array(self, core: int, space: str) -> np.ndarray:
+    def memory(self, core: int, space: str) -> np.ndarray:
+        """The byte array of memory ``space`` ("ddr", "l2", "l1") as ``core`` sees it."""
         return self.mem[(space, core if space == "l1" else 0)]
 
     def view(self, core: int, at: Mem, shape: Sequence[int], dtype: Any = np.int8) -> np.ndarray:
         """A writable view of ``shape`` elements of ``dtype`` at ``at`` (L1 of ``core``)."""
         n = prod(shape) * np.dtype(dtype).itemsize
-        return self._array(core, at.space)[at.address: at.address + n].view(dtype).reshape(tuple(shape))
+        return self.memory(core, at.space)[at.address: at.address + n].view(dtype).reshape(tuple(shape))
 
     def _load_constants(self) -> None:
         for d in self.program.data:
@@ -140,7 +152,7 @@ class Executor:
                                      f"constants, which have {self.constants.size} bytes")
             cores = list(self.program.task_lists) if d.at.space == "l1" else [0]
             for core in cores:
-                self._array(core, d.at.space)[d.at.address: d.at.address + d.size] = blob
+                self.memory(core, d.at.space)[d.at.address: d.at.address + d.size] = blob
 
     # -- frames -----------------------------------------------------------------------------------
     def buffer(self, core: int, b: HostBuffer | IODecl) -> np.ndarray:
@@ -202,126 +214,45 @@ class Executor:
 
     # -- execution --------------------------------------------------------------------------------
     def execute(self) -> None:
-        """Run every task list once (one frame)."""
-        lists = self.program.task_lists
+        """Run every task list once (one frame). Raises :class:`ExecutionError` for a deadlock or an
+        instruction whose kernel rejects what the memories hold."""
+        with blas_scope():
+            self._execute()
+
+    def _execute(self) -> None:
+        lists = self._tasks
         pc = {c: 0 for c in lists}
         signalled: set[int] = set()
         while True:
             progressed = False
-            for core, lst in lists.items():
-                while pc[core] < len(lst):
-                    ins = lst[pc[core]]
-                    if ins.op == "wait":
-                        if not all(t in signalled for t in ins["tokens"]):
-                            break
-                    else:
-                        self.step(core, ins)
-                    if ins.signal is not None:
-                        signalled.add(ins.signal)
-                    pc[core] += 1
+            for core, tasks in lists.items():
+                n, i = len(tasks), pc[core]
+                while i < n:
+                    run, wait, signal, ins = tasks[i]
+                    if wait is not None and not wait <= signalled:
+                        break
+                    if run is not None:
+                        try:
+                            run()
+                        except (ValueError, IndexError) as e:
+                            raise _instruction_error(ins, e) from None
+                    if signal is not None:
+                        signalled.add(signal)
+                    i += 1
                     progressed = True
+                pc[core] = i
             if all(pc[c] == len(lists[c]) for c in lists):
                 return
             if not progressed:
-                blocked = {c: lists[c][pc[c]] for c in lists if pc[c] < len(lists[c])}
-                desc = ", ".join(f"core {c} at line {i.line} waits for {list(i['tokens'])}" for c, i in blocked.items())
+                blocked = {c: lists[c][pc[c]][3] for c in lists if pc[c] < len(lists[c])}
+                desc = ", ".join(f"core {c} at line {i.line} waits for {list(i['tokens'])}"
+                                 for c, i in blocked.items())
                 raise ExecutionError(f"deadlock: {desc}")
 
-    def step(self, core: int, ins: Instr) -> None:
-        try:
-            getattr(self, "_" + ins.op)(core, ins)
-        except (ValueError, IndexError) as e:
-            where = f" (line {ins.line})" if ins.line else ""
-            raise ExecutionError(f"{ins.describe()}{where}: {e}") from None
 
-    def _dma(self, core: int, ins: Instr) -> None:
-        sizes = tuple(ins["sizes"])
-        src_mem, dst_mem = ins["from"], ins["to"]
-        src = as_strided(self._array(core, src_mem.space)[src_mem.address:], shape=sizes,
-                         strides=tuple(ins["from_strides"]) + (1,), writeable=False)
-        dst = as_strided(self._array(core, dst_mem.space)[dst_mem.address:], shape=sizes,
-                         strides=tuple(ins["to_strides"]) + (1,))
-        dst[...] = src
-
-    def _conv_weights(self, core: int, ins: Instr, group: int) -> ik.ConvWeights:
-        w = self.view(core, ins["w"], ins["w_shape"])
-        key = (core, ins["w"], tuple(ins["w_shape"]), group)
-        hit = self._weights.get(key)
-        if hit is not None and np.array_equal(hit[0], w):
-            return hit[1]
-        cw = ik.prepare_conv2d_weights(w, group)
-        self._weights[key] = (w.copy(), cw)
-        return cw
-
-    def _mvm(self, core: int, ins: Instr) -> None:
-        oct_, cg, _, _ = ins["w_shape"]
-        group = ins["group"]
-        oc = ins["channels"][1]
-        x = self.view(core, ins["in"], ins["in_shape"])[:, :, : cg * group]
-        table = self.view(core, ins["table"], (3, oct_), np.int32)
-        acc = ik.conv2d(np.ascontiguousarray(x), self._conv_weights(core, ins, group), table[0], ins["in_zp"],
-                        ins["strides"], ins["pads"], ins["dilations"], group)
-        lo, hi = ins["clamp"]
-        y = requantize(acc[:, :, :oc], table[1, :oc], table[2, :oc], ins["out_zp"], lo, hi)
-        self.view(core, ins["out"], ins["out_shape"])[:, :, :oc] = y
-
-    def _dwpu(self, core: int, ins: Instr) -> None:
-        c_in, c_out = ins["channels"]
-        x = np.ascontiguousarray(self.view(core, ins["in"], ins["in_shape"])[:, :, :c_in])
-        lo, hi = ins["clamp"]
-        kind = ins["op"]
-        if kind == "dwconv":
-            oc = ins["w_shape"][0]
-            w = self.view(core, ins["w"], ins["w_shape"])[:c_out]
-            table = self.view(core, ins["table"], (3, oc), np.int32)
-            acc = ik.conv2d(x, np.ascontiguousarray(w), table[0, :c_out], ins["in_zp"], ins["strides"],
-                            ins["pads"], ins["dilations"], c_in)
-            y = requantize(acc, table[1, :c_out], table[2, :c_out], ins["out_zp"], lo, hi)
-        elif kind == "maxpool":
-            y = ik.max_pool(x, ins["kernel"], ins["strides"], ins["pads"], bool(ins["ceil_mode"]), ins["dilations"])
-            if (lo, hi) != (-128, 127):
-                y = np.clip(y, lo, hi).astype(np.int8)
-        else:
-            y = ik.avg_pool(x, ins["in_zp"], ins["kernel"], ins["strides"], ins["pads"],
-                            bool(ins["count_include_pad"]), bool(ins["ceil_mode"]), ins["multipliers"],
-                            ins["shift"], ins["out_zp"], lo, hi)
-        self.view(core, ins["out"], ins["out_shape"])[:, :, :c_out] = y
-
-    def _dpu(self, core: int, ins: Instr) -> None:
-        c = ins["channels"]
-        lo, hi = ins["clamp"]
-        kind = ins["op"]
-
-        def operand(name: str) -> np.ndarray:
-            return self.view(core, ins[name], ins[name + "_shape"])[:, :, :c]
-
-        if kind == "add":
-            y = ik.add(operand("a"), ins["a_zp"], ins["a_mult"], operand("b"), ins["b_zp"], ins["b_mult"],
-                       ins["shift"], ins["out_zp"], lo, hi)
-        elif kind == "requantize":
-            y = ik.requantize_int8(operand("in"), ins["in_zp"], ins["mult"], ins["shift"], ins["out_zp"], lo, hi)
-        else:
-            y = np.clip(operand("in"), lo, hi).astype(np.int8)
-        operand("out")[...] = y
-
-    def _host(self, core: int, ins: Instr) -> None:
-        seg = self.host_segments.get(ins["segment"])
-        if seg is None:
-            raise ValueError(f"host segment {ins['segment']} is not loaded (have {sorted(self.host_segments)})")
-        xs = [self.read_logical(core, b) if b.dtype == "f32" else
-              dequantize(self.read_logical(core, b), b.scale, b.zp) for b in ins["inputs"]]
-        ys = seg.run(xs)
-        outs: Sequence[HostBuffer] = ins["outputs"]
-        if len(ys) != len(outs):
-            raise ValueError(f"host segment {ins['segment']} returned {len(ys)} outputs, the instruction "
-                             f"has {len(outs)} output buffers")
-        for b, y in zip(outs, ys, strict=True):
-            y = np.asarray(y, np.float32)
-            if y.size != prod(b.shape):
-                raise ValueError(f"host segment {ins['segment']} output has shape {list(y.shape)}, "
-                                 f"expected {list(b.shape)}")
-            y = y.reshape(b.shape)
-            self.write_logical(core, b, y if b.dtype == "f32" else quantize(y, b.scale, b.zp))
+def _instruction_error(ins: Instr, e: Exception) -> ExecutionError:
+    where = f" (line {ins.line})" if ins.line else ""
+    return ExecutionError(f"{ins.describe()}{where}: {e}")
 
 
 # --------------------------------------------------------------------------------------------------

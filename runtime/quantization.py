@@ -36,6 +36,7 @@ __all__ = [
     "quantize_bias",
     "quantize_multiplier",
     "requantize",
+    "Requantizer",
 ]
 
 
@@ -189,7 +190,8 @@ def quantize_multiplier(real):
     return m.astype(np.int32), shift.astype(np.int32)
 
 
-def requantize(acc, multiplier, shift, zp_out: int, lo: int = INT8_MIN, hi: int = INT8_MAX) -> np.ndarray:
+def requantize(acc, multiplier, shift, zp_out: int, lo: int = INT8_MIN, hi: int = INT8_MAX, *,
+               out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
     """Fixed-point requantization of integer accumulators to int8.
 
     ``out = clamp(((acc * M + 2**(shift - 1)) >> shift) + zp_out, lo, hi)`` computed in int64 with an
@@ -198,13 +200,24 @@ def requantize(acc, multiplier, shift, zp_out: int, lo: int = INT8_MIN, hi: int 
     ``multiplier`` / ``shift``: scalars or arrays broadcast with numpy rules against ``acc`` -- a 1-D
     per-channel array applies along the LAST axis (channels-last layout).
 
-    Returns int8 shaped like the broadcast. Raises ``ValueError`` for a non-integer ``acc``, an
+    Returns int8 shaped like the broadcast, written into ``out`` (an int8 array of that shape, any
+    strides) when given. ``work``, an int64 array of ``acc``'s shape, is used as the intermediate
+    instead of a new one (a runtime that requantizes the same tensor every frame allocates nothing).
+    Raises ``ValueError`` for a non-integer ``acc``, an
     accumulator outside int32, a shift outside [0, 62], a multiplier outside [0, 2**31) or a clamp
     range outside [-128, 127].
     """
     acc = np.asarray(acc)
     if acc.dtype.kind not in "iu":
         raise ValueError(f"requantize: accumulator must be an integer array, got {acc.dtype}")
+    if acc.dtype.itemsize > 4 and acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise ValueError("requantize: accumulator outside the int32 range")
+    m, s, rnd = _requant_params(multiplier, shift, lo, hi)
+    return _requantize(acc, m, s, rnd, int(zp_out), lo, hi, out, work)
+
+
+def _requant_params(multiplier, shift, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated int64 multiplier, shift and rounding term ``2**(shift - 1)`` (0 where shift == 0)."""
     if not INT8_MIN <= lo <= hi <= INT8_MAX:
         raise ValueError(f"requantize: clamp range [{lo}, {hi}] is not inside [-128, 127]")
     m = np.asarray(multiplier, dtype=np.int64)
@@ -213,17 +226,53 @@ def requantize(acc, multiplier, shift, zp_out: int, lo: int = INT8_MIN, hi: int 
         raise ValueError(f"requantize: shift must be in [0, {MAX_SHIFT}]")
     if np.any(m < 0) or np.any(m >= 2**31):
         raise ValueError("requantize: multiplier must be in [0, 2**31)")
-    if acc.dtype.itemsize > 4 and acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
-        raise ValueError("requantize: accumulator outside the int32 range")
-    out = acc.astype(np.int64)
-    if out.ndim and out.shape == np.broadcast_shapes(out.shape, m.shape, s.shape):
-        out *= m  # in place: the common case (scalars or per-channel vectors)
+    rnd = np.where(s > 0, np.left_shift(np.int64(1), np.maximum(s - 1, 0)), np.int64(0))
+    return m, s, rnd
+
+
+def _requantize(acc: np.ndarray, m: np.ndarray, s: np.ndarray, rnd: np.ndarray, zp_out: int, lo: int, hi: int,
+                out: np.ndarray | None, work: np.ndarray | None) -> np.ndarray:
+    """The arithmetic of :func:`requantize` on validated parameters (five passes over int64)."""
+    if work is not None and work.dtype == np.int64 and work.shape == acc.shape and m.ndim <= 1 and s.ndim <= 1:
+        v = work  # the runtime's case: per-channel (or scalar) parameters on the last axis
     else:
-        out = np.asarray(out * m)
-    out = _round_shift(out, s)
-    out += np.int64(zp_out)
-    np.clip(out, lo, hi, out=out)
-    return out.astype(np.int8)
+        v = np.empty(np.broadcast_shapes(acc.shape, m.shape, s.shape), np.int64)
+    np.multiply(acc, m, out=v, dtype=np.int64, casting="unsafe")
+    v += rnd
+    np.right_shift(v, s, out=v)
+    # clamp before adding the zero point (the sum is then in int8 range); np.maximum / np.minimum
+    # skip np.clip's Python-level argument checks, which dominate on small tensors
+    np.maximum(v, lo - zp_out, out=v)
+    np.minimum(v, hi - zp_out, out=v)
+    if out is None:
+        out = np.empty(v.shape, np.int8)
+    np.add(v, zp_out, out=out, casting="unsafe")
+    return out
+
+
+class Requantizer:
+    """:func:`requantize` of accumulators of one shape, frame after frame, without allocating.
+
+    ``Requantizer(shape, zp_out, lo, hi)``; calling it with int32 ``acc`` of ``shape`` and
+    per-channel (last axis) or scalar ``multiplier`` / ``shift`` arrays writes the int8 result into
+    ``out``. The parameters are validated (and their int64 forms cached) only when their bytes change.
+    Raises ``ValueError`` like :func:`requantize`.
+    """
+
+    def __init__(self, shape: tuple[int, ...], zp_out: int, lo: int = INT8_MIN, hi: int = INT8_MAX):
+        _requant_params(0, 0, lo, hi)
+        self.zp_out, self.lo, self.hi = int(zp_out), int(lo), int(hi)
+        self._work = np.empty(shape, np.int64)
+        self._key: tuple[bytes, bytes] | None = None
+        self._params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, out: np.ndarray) -> np.ndarray:
+        key = (multiplier.tobytes(), shift.tobytes())
+        if key != self._key:
+            self._params = _requant_params(multiplier, shift, self.lo, self.hi)
+            self._key = key
+        m, s, rnd = self._params
+        return _requantize(acc, m, s, rnd, self.zp_out, self.lo, self.hi, out, self._work)
 
 
 def _round_shift(v: np.ndarray, shift) -> np.ndarray:

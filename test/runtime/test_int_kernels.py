@@ -6,6 +6,7 @@ import pytest
 from axc.runtime import float_kernels as fk
 from axc.runtime import int_kernels as ik
 from axc.runtime.quantization import requantize
+from axc.runtime.window_geometry import Geom
 
 RNG = np.random.default_rng(1234)
 
@@ -60,6 +61,24 @@ def test_conv2d_matches_reference(c, oc, group, strides, pads, dilations):
     assert np.array_equal(ik.conv2d(x, prepared, bias, zp, strides, pads, dilations, group), got)
 
 
+@pytest.mark.parametrize("c,oc,group", KINDS)
+def test_conv2d_plan_reused_across_frames(c, oc, group):
+    """One plan, several frames with new inputs (strided views, as the runtime passes them), new
+    weights and new biases: every run matches the reference, so no state leaks between runs."""
+    strides, pads, dilations = (2, 1), (1, 2, 0, 1), (1, 2)
+    plan = ik.Conv2dPlan(9, 8, c, (oc, c // group, 3, 2), group, -3, strides, pads, dilations)
+    for frame in range(3):
+        wide = RNG.integers(-128, 128, (9, 8, c + 5), dtype=np.int8)
+        x = wide[:, :, :c]  # channel-sliced view, not contiguous
+        w = RNG.integers(-127, 128, (oc, c // group, 3, 2), dtype=np.int8)
+        bias = None if frame == 1 else RNG.integers(-5000, 5000, oc).astype(np.int32)
+        got = plan.run(x, ik.prepare_conv2d_weights(w, group), bias)
+        assert got.shape == plan.out_shape
+        assert np.array_equal(got, _ref_conv(x, w, bias, -3, strides, pads, dilations, group))
+    with pytest.raises(ValueError, match="plan expects"):
+        plan.run(wide[:, :, :c][:-1], ik.prepare_conv2d_weights(w, group), None)
+
+
 def test_conv2d_1x1_no_bias_and_errors():
     x = RNG.integers(-128, 128, (4, 5, 3), dtype=np.int8)
     w = RNG.integers(-127, 128, (2, 3, 1, 1), dtype=np.int8)
@@ -82,7 +101,7 @@ def test_conv2d_1x1_no_bias_and_errors():
 def _ref_conv_fast(x, w, bias, zp, pads):
     """int64 reference for big K (stride 1, no dilation, group 1): im2col + int64 matmul."""
     oc, c, kh, kw = w.shape
-    g = ik._Geom(x.shape[0], x.shape[1], (kh, kw), 1, pads, 1, False)
+    g = Geom(x.shape[0], x.shape[1], (kh, kw), 1, pads, 1, False)
     cols = g.windows(g.pad(x, np.int8(zp))).astype(np.int64).reshape(g.ho * g.wo, -1) - zp
     wm = w.transpose(0, 2, 3, 1).reshape(oc, -1).astype(np.int64)
     return (cols @ wm.T + bias).reshape(g.ho, g.wo, oc)

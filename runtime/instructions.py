@@ -1,0 +1,207 @@
+"""Decoding AIPU instructions into callables bound to an executor's memories (docs/isa.md semantics).
+
+An :class:`~axc.runtime.executor.Executor` keeps its memories (DDR, L2, one L1 per core) as numpy
+byte arrays that live as long as it does, so every operand of an instruction is a fixed view of
+them. :func:`decode` builds those views once, plans the kernel (a
+:class:`~axc.runtime.conv_kernels.Conv2dPlan` with its scratch buffers, the int64 requantization
+buffer) and returns a callable that runs the instruction on whatever the memories hold when it is
+called. A frame is then one call per instruction, with no operand decoding and no allocation on the
+convolution path.
+
+Weights are read from memory at every call, as the hardware does; their re-layout for the kernels
+(:func:`~axc.runtime.conv_kernels.prepare_conv2d_weights`) is cached in a :class:`WeightPool` and
+reused while the bytes in memory are equal to the ones it was made from.
+
+Errors: ``ValueError`` / ``IndexError`` from building the views or from a kernel propagate; the
+executor turns them into ``ExecutionError`` naming the instruction and its assembly line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import int_kernels as ik
+from .isa import HostBuffer, Instr, Mem, prod
+from .quantization import Requantizer, dequantize, quantize
+
+if TYPE_CHECKING:
+    from .executor import Executor
+
+__all__ = ["decode", "WeightPool"]
+
+Run = Callable[[], None]
+
+
+class WeightPool:
+    """Prepared convolution weights by memory location, each reused while the memory holds the same
+    bytes.
+
+    A location (core, address, shape, group) may hold different weights over a frame (output-channel
+    tiles that share one L1 buffer); the pool keeps one prepared copy per distinct content, and each
+    caller first checks the entry it used last, so height tiles that share weights cost one
+    comparison and no re-layout.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, list[tuple[np.ndarray, ik.ConvWeights]]] = {}
+
+    def reader(self, key: tuple, w: np.ndarray, group: int) -> Callable[[], ik.ConvWeights]:
+        """A function giving the :class:`~axc.runtime.conv_kernels.ConvWeights` of what the view
+        ``w`` (int8 [OC, C/group, KH, KW]) holds now; ``key`` names its location."""
+        entries = self._entries.setdefault(key, [])
+        last: list[tuple[np.ndarray, ik.ConvWeights] | None] = [None]
+
+        def read() -> ik.ConvWeights:
+            hit = last[0]
+            if hit is not None and np.array_equal(hit[0], w):
+                return hit[1]
+            for entry in entries:
+                if np.array_equal(entry[0], w):
+                    last[0] = entry
+                    return entry[1]
+            entry = (w.copy(), ik.prepare_conv2d_weights(w, group))
+            entries.append(entry)
+            last[0] = entry
+            return entry[1]
+
+        return read
+
+
+def decode(ex: Executor, core: int, ins: Instr) -> Run | None:
+    """The callable that runs ``ins`` on ``core`` of ``ex`` (None for ``wait``, which the executor's
+    scheduler handles). Raises ``ValueError`` / ``IndexError`` for operands that do not fit."""
+    if ins.op == "wait":
+        return None
+    return _DECODERS[ins.op](ex, core, ins)
+
+
+def _strided(ex: Executor, core: int, at: Mem, sizes: tuple[int, ...], strides: Sequence[int],
+             writeable: bool) -> np.ndarray:
+    base = ex.memory(core, at.space)
+    need = at.address + sum((n - 1) * s for n, s in zip(sizes, tuple(strides) + (1,), strict=True)) + 1
+    if min(sizes, default=1) > 0 and need > base.size:
+        raise IndexError(f"box reaches byte {need} of {at.space}, which has {base.size}")
+    return as_strided(base[at.address:], shape=sizes, strides=tuple(strides) + (1,), writeable=writeable)
+
+
+def _dma(ex: Executor, core: int, ins: Instr) -> Run:
+    sizes = tuple(ins["sizes"])
+    src = _strided(ex, core, ins["from"], sizes, ins["from_strides"], False)
+    dst = _strided(ex, core, ins["to"], sizes, ins["to_strides"], True)
+    return lambda: np.copyto(dst, src)
+
+
+def _requantizer(acc_shape: tuple[int, ...], out: np.ndarray, table: np.ndarray, zp: int,
+                 clamp: Sequence[int]) -> Callable[[np.ndarray], None]:
+    """Requantize int32 accumulators with the multipliers / shifts in rows 1 and 2 of ``table``
+    into the int8 view ``out``, through a preallocated int64 buffer."""
+    rq = Requantizer(acc_shape, zp, *clamp)
+    m, s = table[1], table[2]
+    return lambda acc: rq(acc, m, s, out)
+
+
+def _mvm(ex: Executor, core: int, ins: Instr) -> Run:
+    oct_, cg, _, _ = ins["w_shape"]
+    group, oc = ins["group"], ins["channels"][1]
+    x = ex.view(core, ins["in"], ins["in_shape"])[:, :, : cg * group]
+    w = ex.view(core, ins["w"], ins["w_shape"])
+    table = ex.view(core, ins["table"], (3, oct_), np.int32)
+    plan = ik.Conv2dPlan(*x.shape, tuple(ins["w_shape"]), group, ins["in_zp"], ins["strides"],
+                         ins["pads"], ins["dilations"])
+    out = ex.view(core, ins["out"], ins["out_shape"])[:, :, :oc]
+    if out.shape[:2] != plan.out_shape[:2]:
+        raise ValueError(f"output buffer is {list(out.shape[:2])} pixels, the convolution gives "
+                         f"{list(plan.out_shape[:2])}")
+    weights = ex.weights.reader((core, ins["w"], tuple(ins["w_shape"]), group), w, group)
+    store = _requantizer(out.shape, out, table[:, :oc], ins["out_zp"], ins["clamp"])
+
+    def run() -> None:
+        store(plan.run(x, weights(), table[0])[:, :, :oc])
+
+    return run
+
+
+def _dwpu(ex: Executor, core: int, ins: Instr) -> Run:
+    c_in, c_out = ins["channels"]
+    x = ex.view(core, ins["in"], ins["in_shape"])[:, :, :c_in]
+    out = ex.view(core, ins["out"], ins["out_shape"])[:, :, :c_out]
+    lo, hi = ins["clamp"]
+    kind = ins["op"]
+    if kind == "dwconv":
+        oc = ins["w_shape"][0]
+        w = ex.view(core, ins["w"], ins["w_shape"])[:c_out]
+        table = ex.view(core, ins["table"], (3, oc), np.int32)[:, :c_out]
+        plan = ik.Conv2dPlan(*x.shape, w.shape, c_in, ins["in_zp"], ins["strides"], ins["pads"],
+                             ins["dilations"])
+        if out.shape != plan.out_shape:
+            raise ValueError(f"output buffer holds {list(out.shape)}, the convolution gives {list(plan.out_shape)}")
+        weights = ex.weights.reader((core, ins["w"], w.shape, c_in), w, c_in)
+        store = _requantizer(out.shape, out, table, ins["out_zp"], ins["clamp"])
+        return lambda: store(plan.run(x, weights(), table[0]))
+    if kind == "maxpool":
+        pool = ik.MaxPoolPlan(*x.shape, ins["kernel"], ins["strides"], ins["pads"], bool(ins["ceil_mode"]),
+                              ins["dilations"])
+        if out.shape != pool.out_shape:
+            raise ValueError(f"output buffer holds {list(out.shape)}, the pooling gives {list(pool.out_shape)}")
+        if (lo, hi) == (-128, 127):
+            return lambda: pool.run(x, out)
+        return lambda: np.clip(pool.run(x, out), lo, hi, out=out)
+    args = (ins["in_zp"], ins["kernel"], ins["strides"], ins["pads"], bool(ins["count_include_pad"]),
+            bool(ins["ceil_mode"]), ins["multipliers"], ins["shift"], ins["out_zp"], lo, hi)
+    return lambda: np.copyto(out, ik.avg_pool(x, *args))
+
+
+def _dpu(ex: Executor, core: int, ins: Instr) -> Run:
+    c = ins["channels"]
+    lo, hi = ins["clamp"]
+
+    def operand(name: str) -> np.ndarray:
+        return ex.view(core, ins[name], ins[name + "_shape"])[:, :, :c]
+
+    out = operand("out")
+    kind = ins["op"]
+    if kind == "add":
+        a, b = operand("a"), operand("b")
+        a_zp, a_mult, b_zp, b_mult, shift, zp = (ins[k] for k in ("a_zp", "a_mult", "b_zp", "b_mult", "shift",
+                                                                 "out_zp"))
+        return lambda: np.copyto(out, ik.add(a, a_zp, a_mult, b, b_zp, b_mult, shift, zp, lo, hi))
+    x = operand("in")
+    if kind == "requantize":
+        args = (ins["in_zp"], ins["mult"], ins["shift"], ins["out_zp"], lo, hi)
+        return lambda: np.copyto(out, ik.requantize_int8(x, *args))
+    return lambda: np.copyto(out, np.clip(x, lo, hi), casting="unsafe")
+
+
+def _host(ex: Executor, core: int, ins: Instr) -> Run:
+    index = ins["segment"]
+    seg = ex.host_segments.get(index)
+    if seg is None:
+        raise ValueError(f"host segment {index} is not loaded (have {sorted(ex.host_segments)})")
+    ins_bufs: Sequence[HostBuffer] = ins["inputs"]
+    outs: Sequence[HostBuffer] = ins["outputs"]
+
+    def run() -> None:
+        xs = [ex.read_logical(core, b) if b.dtype == "f32" else
+              dequantize(ex.read_logical(core, b), b.scale, b.zp) for b in ins_bufs]
+        ys = seg.run(xs)
+        if len(ys) != len(outs):
+            raise ValueError(f"host segment {index} returned {len(ys)} outputs, the instruction has "
+                             f"{len(outs)} output buffers")
+        for b, y in zip(outs, ys, strict=True):
+            y = np.asarray(y, np.float32)
+            if y.size != prod(b.shape):
+                raise ValueError(f"host segment {index} output has shape {list(y.shape)}, "
+                                 f"expected {list(b.shape)}")
+            y = y.reshape(b.shape)
+            ex.write_logical(core, b, y if b.dtype == "f32" else quantize(y, b.scale, b.zp))
+
+    return run
+
+
+_DECODERS: dict[str, Callable[[Executor, int, Instr], Run]] = {
+    "dma": _dma, "mvm": _mvm, "dwpu": _dwpu, "dpu": _dpu, "host": _host,
+}
