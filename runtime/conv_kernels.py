@@ -8,8 +8,8 @@ computed with float32 BLAS on the raw int8 values. Every product has magnitude
 so every partial sum BLAS forms (in any order, with or without FMA, on any number of threads) is an
 integer that float32 represents exactly. Chunk results are converted to int32 and summed in int32.
 The zero point is folded out afterwards: ``sum((x - zp) * w) = sum(x * w) - zp * sum(w)``; padding
-holds ``zp`` so it contributes 0. Depthwise convolution never builds a dense matrix: it is a per-tap
-multiply-accumulate in int32 over the KH*KW taps.
+holds ``zp`` so it contributes 0. Depthwise convolution never builds a dense matrix: it is an int32
+``einsum`` over the KH*KW taps of a strided window view.
 
 :class:`Conv2dPlan` holds one convolution's geometry and every scratch buffer (padded input, im2col
 matrix, products, accumulators), so a runtime that runs the same convolution frame after frame
@@ -35,8 +35,8 @@ class ConvWeights:
     :func:`prepare_conv2d_weights`; cache it next to the constant to skip the re-layout per frame).
 
     Attributes: ``oc``, ``cg`` (input channels per group), ``kh``, ``kw``, ``group``, ``depthwise``;
-    for dense / grouped conv ``wf`` float32 [group, KH*KW*cg, oc/group] (K ordered kh, kw, c; a
-    transposed view of a contiguous [group, oc/group, K] array) and
+    for dense / grouped conv ``wf`` float32 [group, KH*KW*cg, oc/group] (K ordered kh, kw, c;
+    contiguous, so every K-chunk of a group is one contiguous matrix) and
     ``wsum`` int64 [oc]; for depthwise ``w_taps`` int32 [KH, KW, oc].
     """
 
@@ -69,9 +69,8 @@ def prepare_conv2d_weights(w: np.ndarray, group: int = 1) -> ConvWeights:
         k = kh * kw * cg
         if k > MAX_K:
             raise ValueError(f"conv reduction size {k} exceeds {MAX_K} (int32 accumulator headroom)")
-        # stored [group, OC/group, K] (a cheap re-layout); used transposed, BLAS reads it either way
         wt = np.ascontiguousarray(w.transpose(0, 2, 3, 1), dtype=np.float32)
-        cw.wf = wt.reshape(group, oc // group, k).transpose(0, 2, 1)
+        cw.wf = np.ascontiguousarray(wt.reshape(group, oc // group, k).transpose(0, 2, 1))
         cw.wsum = w.reshape(oc, -1).sum(axis=1, dtype=np.int64)
     return cw
 
@@ -109,10 +108,8 @@ class Conv2dPlan:
             mult = oc // group  # output channel o reads input channel o // mult
             self._xp = np.zeros((hp, wp, oc), np.int32)  # x - zp, padding 0
             self._interior = self._xp[g.pt:g.pt + h, g.pl:g.pl + w].reshape(h, w, c, mult)
-            self._taps = [g.tap(self._xp, i, j) for i in range(kh) for j in range(kw)]
-            self._acc = np.empty((g.ho, g.wo, oc), np.int32)
-            self._tmp = np.empty_like(self._acc)
-            self._out = self._acc
+            self._windows = g.windows(self._xp)  # [Ho, Wo, KH, KW, OC], a fixed view
+            self._out = np.empty((g.ho, g.wo, oc), np.int32)
             return
         n, kg, ocg = g.ho * g.wo, kh * kw * cg, oc // group
         if kg > MAX_K:
@@ -124,17 +121,20 @@ class Conv2dPlan:
         self._cols = np.empty((group, n, kg), np.float32)
         self._cols_dst = self._cols.reshape(group, g.ho, g.wo, kh, kw, cg)
         self._chunks = [(k0, min(k0 + K_CHUNK, kg)) for k0 in range(0, kg, K_CHUNK)]
-        self._part = np.empty((group, n, ocg), np.float32)
-        self._acc = np.empty((group, n, ocg), np.int32)
-        self._tmp = np.empty_like(self._acc) if len(self._chunks) > 1 else None
-        self._out = self._acc.reshape(g.ho, g.wo, oc) if group == 1 else np.empty((g.ho, g.wo, oc), np.int32)
+        # products land directly in [Ho*Wo, group, OC/group] = [Ho, Wo, OC] order: one product per
+        # group writes a column block (BLAS takes the row stride), so no transpose pass is needed
+        self._part = np.empty((n, group, ocg), np.float32)
+        self._out = np.empty((g.ho, g.wo, oc), np.int32)
+        self._out_groups = self._out.reshape(n, group, ocg)
+        self._tmp = np.empty((n, group, ocg), np.int32) if len(self._chunks) > 1 else None
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
         return self.geom.ho, self.geom.wo, self.weight_shape[0]
 
     def _correction(self, cw: ConvWeights, bias: np.ndarray | None) -> np.ndarray:
-        """int32 ``bias - x_zp * sum(w)`` per output channel (cached while weights and bias repeat)."""
+        """int32 ``bias - x_zp * sum(w)`` per output channel, [OC] (depthwise) or [group, OC/group]
+        (cached while weights and bias repeat). Raises ``ValueError`` outside int32."""
         key = None if bias is None else bias.tobytes()
         if cw is not self._corr_cw or key != self._corr_key:
             oc = self.weight_shape[0]
@@ -145,12 +145,13 @@ class Conv2dPlan:
                                  + " does not fit in int32")
             self._corr = corr.astype(np.int32)
             if not cw.depthwise:
-                self._corr = self._corr.reshape(self.group, 1, oc // self.group)
+                self._corr = self._corr.reshape(self.group, oc // self.group)
             self._corr_cw, self._corr_key = cw, key
         return self._corr
 
     def run(self, x: np.ndarray, cw: ConvWeights, bias: np.ndarray | None) -> np.ndarray:
-        """``sum((x - x_zp) * w) + bias`` as int32 [Ho, Wo, OC] (a plan buffer, see the class).
+        """``sum((x - x_zp) * w) + bias`` as int32 [Ho, Wo, OC] (a plan buffer, overwritten by the
+        next call).
 
         ``x``: int8 [H, W, C] (any strides); ``cw``: :class:`ConvWeights` of the planned shape and
         group; ``bias``: int32 [OC] or None. Raises ``ValueError`` for operands that do not match the
@@ -169,27 +170,23 @@ class Conv2dPlan:
         corr = self._correction(cw, bias)
         if self.depthwise:
             np.subtract(x[..., None], np.int32(self.x_zp), out=self._interior, dtype=np.int32)
-            taps, w = self._taps, cw.w_taps.reshape(-1, cw.oc)
-            np.multiply(taps[0], w[0], out=self._acc)
-            for t, wt in zip(taps[1:], w[1:], strict=True):
-                np.multiply(t, wt, out=self._tmp)
-                self._acc += self._tmp
-            self._acc += corr
-            return self._acc
+            # one int32 pass over the windows (|sum| < KH*KW * 255 * 128 < 2**31 for K <= 65536)
+            np.einsum("hwijc,ijc->hwc", self._windows, cw.w_taps, out=self._out)
+            self._out += corr
+            return self._out
         self._interior[...] = x
         np.copyto(self._cols_dst, self._cols_src)
         for_product(self.macs)
+        acc = self._out_groups
         for i, (k0, k1) in enumerate(self._chunks):
-            np.matmul(self._cols[:, :, k0:k1], cw.wf[:, k0:k1, :], out=self._part)
+            for g in range(self.group):
+                np.matmul(self._cols[g, :, k0:k1], cw.wf[g, k0:k1, :], out=self._part[:, g, :])
             if i == 0:
-                np.copyto(self._acc, self._part, casting="unsafe")
+                np.copyto(acc, self._part, casting="unsafe")
             else:
                 np.copyto(self._tmp, self._part, casting="unsafe")
-                self._acc += self._tmp
-        self._acc += corr
-        if self.group > 1:
-            ho, wo, oc = self._out.shape
-            np.copyto(self._out.reshape(ho * wo, self.group, oc // self.group), self._acc.transpose(1, 0, 2))
+                acc += self._tmp
+        acc += corr
         return self._out
 
 
@@ -203,7 +200,7 @@ def conv2d(x: np.ndarray, w, bias: np.ndarray | None, x_zp: int, strides=(1, 1),
 
     Returns a new int32 [Ho, Wo, OC] = ``sum((x - x_zp) * w) + bias`` with padding value ``x_zp``
     (padding contributes 0). Dense and grouped convolutions use float32 BLAS in K-chunks of <= 1024
-    (exact, see the module docstring); depthwise (group == C) uses an int32 per-tap multiply-accumulate.
+    (exact, see the module docstring); depthwise (group == C) uses an int32 einsum over the taps.
 
     Raises ``ValueError`` for wrong dtypes / ranks, ``C != (C/group) * group``, a bias of the wrong
     shape, a zero point outside int8, or a window that does not fit.

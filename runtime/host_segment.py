@@ -18,7 +18,7 @@ import numpy as np
 
 from . import float_kernels as fk
 
-__all__ = ["HostSegment", "SUPPORTED_OPS"]
+__all__ = ["HostSegment", "SUPPORTED_OPS", "DATA_MOVEMENT_OPS"]
 
 
 def _unsqueeze(args: list[np.ndarray], attrs: dict[str, Any], opset: int) -> np.ndarray:
@@ -63,6 +63,10 @@ _OPS: dict[str, Callable[[list[np.ndarray], dict[str, Any], int], np.ndarray]] =
 
 SUPPORTED_OPS = frozenset(_OPS)
 
+#: ops that only move or relabel elements (no arithmetic): a segment of these alone commutes with
+#: quantization, so it can run on the int8 values themselves (see ``HostSegment.moves_data_only``)
+DATA_MOVEMENT_OPS = frozenset({"Reshape", "Flatten", "Transpose", "Unsqueeze", "Identity", "Dropout"})
+
 
 class HostSegment:
     """An ONNX model prepared for evaluation with the float kernels.
@@ -99,6 +103,15 @@ class HostSegment:
         import onnx
 
         return cls(onnx.load_from_string(data), name)
+
+    @property
+    def moves_data_only(self) -> bool:
+        """True when every node is in :data:`DATA_MOVEMENT_OPS`: each output element is a copy of
+        one input element, so ``quantize(f(dequantize(q))) == f(q)`` whenever the inputs and outputs
+        share one scale and zero point (``quantize(dequantize(q)) == q`` for int8 ``q``: the float32
+        round trip is off by at most ``255 * 2**-23``, far below the 0.5 that would change the
+        rounding)."""
+        return all(op_type in DATA_MOVEMENT_OPS for op_type, *_ in self.nodes)
 
     def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         if len(inputs) != len(self.inputs):

@@ -166,9 +166,9 @@ def _dpu(ex: Executor, core: int, ins: Instr) -> Run:
     kind = ins["op"]
     if kind == "add":
         a, b = operand("a"), operand("b")
-        a_zp, a_mult, b_zp, b_mult, shift, zp = (ins[k] for k in ("a_zp", "a_mult", "b_zp", "b_mult", "shift",
-                                                                 "out_zp"))
-        return lambda: np.copyto(out, ik.add(a, a_zp, a_mult, b, b_zp, b_mult, shift, zp, lo, hi))
+        adder = ik.QuantizedAdder(out.shape, *(ins[k] for k in ("a_zp", "a_mult", "b_zp", "b_mult", "shift",
+                                                                "out_zp")), lo, hi)
+        return lambda: adder(a, b, out)
     x = operand("in")
     if kind == "requantize":
         args = (ins["in_zp"], ins["mult"], ins["shift"], ins["out_zp"], lo, hi)
@@ -183,6 +183,22 @@ def _host(ex: Executor, core: int, ins: Instr) -> Run:
         raise ValueError(f"host segment {index} is not loaded (have {sorted(ex.host_segments)})")
     ins_bufs: Sequence[HostBuffer] = ins["inputs"]
     outs: Sequence[HostBuffer] = ins["outputs"]
+    quants = {(b.dtype, b.scale, b.zp) for b in [*ins_bufs, *outs]}
+    if seg.moves_data_only and len(quants) == 1 and next(iter(quants))[0] == "i8":
+        # reshapes / transposes between buffers of one quantization: move the int8 values as they
+        # are (bit-identical to dequantize -> segment -> quantize, see HostSegment.moves_data_only)
+        def run_int8() -> None:
+            ys = seg.run([ex.read_logical(core, b) for b in ins_bufs])
+            if len(ys) != len(outs):
+                raise ValueError(f"host segment {index} returned {len(ys)} outputs, the instruction has "
+                                 f"{len(outs)} output buffers")
+            for b, y in zip(outs, ys, strict=True):
+                if y.size != prod(b.shape):
+                    raise ValueError(f"host segment {index} output has shape {list(y.shape)}, "
+                                     f"expected {list(b.shape)}")
+                ex.write_logical(core, b, y.reshape(b.shape))
+
+        return run_int8
 
     def run() -> None:
         xs = [ex.read_logical(core, b) if b.dtype == "f32" else

@@ -27,6 +27,7 @@ __all__ = [
     "avg_pool",
     "avg_pool_counts",
     "add",
+    "QuantizedAdder",
     "requantize_int8",
     "output_size",
 ]
@@ -166,6 +167,52 @@ def add(a: np.ndarray, a_zp: int, a_mult, b: np.ndarray, b_zp: int, b_mult, shif
     acc += np.int64(zp_out)
     np.clip(acc, lo, hi, out=acc)
     return acc.astype(np.int8)
+
+
+class QuantizedAdder:
+    """:func:`add` with fixed parameters, frame after frame, without allocating.
+
+    ``QuantizedAdder(shape, a_zp, a_mult, b_zp, b_mult, shift, zp_out, lo, hi)`` validates the
+    parameters like :func:`add` (``ValueError``) once; calling it with int8 ``a`` and ``b`` of
+    ``shape`` (any strides) writes the int8 sum into ``out`` and returns it, bit-identical to
+    :func:`add`. With ``shift <= 43`` the arithmetic is float64, where every operation is exact:
+    ``a * (a_mult * 2**-shift)`` has at most 39 significant bits, and every partial sum is a multiple
+    of ``min(2**-shift, 0.5)`` below ``2**(41 - shift) + 2**8`` in magnitude, so it needs at most 52
+    bits; the floor of ``((a - a_zp) * a_mult + (b - b_zp) * b_mult) * 2**-shift + 0.5 + zp_out`` is
+    then exactly the integer :func:`add` forms. Larger shifts call :func:`add`.
+    """
+
+    FLOAT_MAX_SHIFT = 43
+
+    def __init__(self, shape: tuple[int, ...], a_zp: int, a_mult, b_zp: int, b_mult, shift: int, zp_out: int,
+                 lo: int = INT8_MIN, hi: int = INT8_MAX):
+        probe = np.zeros((1,) * max(len(shape), 1), np.int8)
+        add(probe, a_zp, a_mult, probe, b_zp, b_mult, shift, zp_out, lo, hi)  # validates every parameter
+        self._args = (a_zp, a_mult, b_zp, b_mult, shift, zp_out, lo, hi)
+        self._float = int(shift) <= self.FLOAT_MAX_SHIFT
+        if self._float:
+            am, bm = np.asarray(a_mult, np.float64), np.asarray(b_mult, np.float64)
+            self._ra, self._rb = np.ldexp(am, -int(shift)), np.ldexp(bm, -int(shift))
+            self._k = 0.5 + int(zp_out) - np.ldexp(int(a_zp) * am + int(b_zp) * bm, -int(shift))
+            self._v = np.empty(shape, np.float64)
+            self._t = np.empty(shape, np.float64)
+
+    def __call__(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if not self._float:
+            a_zp, a_mult, b_zp, b_mult, shift, zp_out, lo, hi = self._args
+            np.copyto(out, add(a, a_zp, a_mult, b, b_zp, b_mult, shift, zp_out, lo, hi))
+            return out
+        if a.dtype != np.int8 or b.dtype != np.int8:
+            raise ValueError(f"add inputs must be int8, got {a.dtype} and {b.dtype}")
+        v, t = self._v, self._t
+        np.multiply(a, self._ra, out=v)
+        np.multiply(b, self._rb, out=t)
+        v += t
+        v += self._k
+        np.floor(v, out=v)
+        np.clip(v, self._args[6], self._args[7], out=v)
+        np.copyto(out, v, casting="unsafe")
+        return out
 
 
 def requantize_int8(x: np.ndarray, x_zp: int, multiplier, shift, zp_out: int, lo: int = INT8_MIN,

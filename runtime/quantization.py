@@ -37,6 +37,7 @@ __all__ = [
     "quantize_multiplier",
     "requantize",
     "Requantizer",
+    "FLOAT_EXACT_MAX_SHIFT",
 ]
 
 
@@ -250,29 +251,61 @@ def _requantize(acc: np.ndarray, m: np.ndarray, s: np.ndarray, rnd: np.ndarray, 
     return out
 
 
+#: largest shift for which :class:`Requantizer` may use float64 arithmetic (see its docstring)
+FLOAT_EXACT_MAX_SHIFT = 42
+
+
 class Requantizer:
     """:func:`requantize` of accumulators of one shape, frame after frame, without allocating.
 
-    ``Requantizer(shape, zp_out, lo, hi)``; calling it with int32 ``acc`` of ``shape`` and
-    per-channel (last axis) or scalar ``multiplier`` / ``shift`` arrays writes the int8 result into
-    ``out``. The parameters are validated (and their int64 forms cached) only when their bytes change.
-    Raises ``ValueError`` like :func:`requantize`.
+    ``Requantizer(shape, zp_out, lo, hi)``; calling it with ``acc`` of ``shape`` holding integers
+    below 2**31 in magnitude (an integer array, or float64 with integral values) and
+    per-channel (last axis) or scalar ``multiplier`` / ``shift`` arrays writes the int8
+    result into ``out`` (any strides). The parameters are validated (and their derived forms cached)
+    only when their bytes change. Raises ``ValueError`` like :func:`requantize`.
+
+    The result is always bit-identical to :func:`requantize`. When every shift is at most
+    :data:`FLOAT_EXACT_MAX_SHIFT` (42) it is computed in float64, which numpy vectorises where int64
+    multiplies and variable shifts are not: ``floor(acc * r + (0.5 + zp))`` clamped, with
+    ``r = M * 2**-shift`` (exact). Why this is exact: let ``y = acc * M / 2**shift``. Outputs with
+    ``|y| >= 512`` saturate either way. Otherwise ``fl(acc * r)`` is within ``2**-53 * 512 = 2**-44``
+    of ``y`` and adding ``0.5 + zp`` (a sum below 1024 in magnitude) rounds by at most ``2**-44``
+    more, so the float value is within ``2**-43`` of ``y + 0.5 + zp``. That exact value is a multiple
+    of ``2**-shift >= 2**-42``: if it is not an integer, it is at least ``2**-42`` from the nearest
+    one and the floor is unchanged; if it is an integer ``n``, then ``acc * M`` is an odd number
+    below ``2**11`` times a power of two, both float operations are exact and the floor is ``n``.
+    Larger shifts use the int64 arithmetic of :func:`requantize`.
     """
 
     def __init__(self, shape: tuple[int, ...], zp_out: int, lo: int = INT8_MIN, hi: int = INT8_MAX):
         _requant_params(0, 0, lo, hi)
         self.zp_out, self.lo, self.hi = int(zp_out), int(lo), int(hi)
-        self._work = np.empty(shape, np.int64)
+        self.shape = tuple(shape)
+        self._work: np.ndarray | None = None
         self._key: tuple[bytes, bytes] | None = None
         self._params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._ratio: np.ndarray | None = None  # float64 M * 2**-shift, or None: int64 arithmetic
 
     def __call__(self, acc: np.ndarray, multiplier: np.ndarray, shift: np.ndarray, out: np.ndarray) -> np.ndarray:
         key = (multiplier.tobytes(), shift.tobytes())
         if key != self._key:
-            self._params = _requant_params(multiplier, shift, self.lo, self.hi)
+            m, s, rnd = self._params = _requant_params(multiplier, shift, self.lo, self.hi)
+            float_ok = s.size == 0 or int(s.max()) <= FLOAT_EXACT_MAX_SHIFT
+            self._ratio = np.ldexp(m.astype(np.float64), -s) if float_ok else None
+            want = np.float64 if float_ok else np.int64
+            if self._work is None or self._work.dtype != want:
+                self._work = np.empty(self.shape, want)
             self._key = key
-        m, s, rnd = self._params
-        return _requantize(acc, m, s, rnd, self.zp_out, self.lo, self.hi, out, self._work)
+        if self._ratio is None:
+            m, s, rnd = self._params
+            return _requantize(acc, m, s, rnd, self.zp_out, self.lo, self.hi, out, self._work)
+        v = self._work
+        np.multiply(acc, self._ratio, out=v)
+        v += 0.5 + self.zp_out
+        np.floor(v, out=v)
+        np.clip(v, self.lo, self.hi, out=v)
+        np.copyto(out, v, casting="unsafe")
+        return out
 
 
 def _round_shift(v: np.ndarray, shift) -> np.ndarray:

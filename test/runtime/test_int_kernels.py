@@ -269,3 +269,24 @@ def test_output_size_errors():
     for args in [(3, 5, 1, 0, 0, 1, False), (3, 1, 0, 0, 0, 1, False), (3, 1, 1, -1, 0, 1, False)]:
         with pytest.raises(ValueError):
             ik.output_size(*args)
+
+
+@pytest.mark.parametrize("shift", [0, 1, 7, 20, 31, 40, 43, 44, 55, 62])
+def test_quantized_adder_matches_add(shift):
+    """Float path (shift <= 43) and int64 path agree with add() bit for bit, per-channel multipliers,
+    extreme values and strided operands included."""
+    rng = np.random.default_rng(shift)
+    shape = (5, 6, 8)
+    a = rng.integers(-128, 128, (5, 6, 11), dtype=np.int8)[:, :, :8]
+    b = rng.integers(-128, 128, shape, dtype=np.int8)
+    a[0], b[0] = -128, 127
+    for a_mult, b_mult in [(int(rng.integers(0, 2**31)), int(rng.integers(0, 2**31))),
+                           (rng.integers(0, 2**31, 8), rng.integers(2**30, 2**31, 8)), (2**31 - 1, 2**31 - 1)]:
+        for a_zp, b_zp, zp_out, lo, hi in [(-128, 127, 0, -128, 127), (3, -7, -20, -100, 90)]:
+            adder = ik.QuantizedAdder(shape, a_zp, a_mult, b_zp, b_mult, shift, zp_out, lo, hi)
+            out = np.zeros(shape, np.int8)
+            got = adder(a, b, out)
+            assert got is out
+            assert np.array_equal(got, ik.add(a, a_zp, a_mult, b, b_zp, b_mult, shift, zp_out, lo, hi))
+    with pytest.raises(ValueError, match="shift"):
+        ik.QuantizedAdder(shape, 0, 1, 0, 1, 63, 0)

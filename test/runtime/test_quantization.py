@@ -5,7 +5,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
-from axc.runtime.quantization import (activation_qparams, dequantize, quantize, quantize_bias,
+from axc.runtime.quantization import (Requantizer, activation_qparams, dequantize, quantize, quantize_bias,
                                       quantize_multiplier, requantize, weight_qparams_per_axis)
 
 
@@ -190,3 +190,52 @@ def test_requantize_errors():
         requantize(np.array([2**40]), 2**30, 31, 0)
     with pytest.raises(ValueError):
         requantize(np.array([1]), 2**30, 31, 0, lo=-129)
+
+
+def _requantizer_vs_reference(acc, m, s, zp, lo=-128, hi=127):
+    rq = Requantizer(acc.shape, zp, lo, hi)
+    out = np.full(acc.shape, 99, np.int8)
+    got = rq(acc, m, s, out)
+    assert got is out
+    return got, requantize(acc, m, s, zp, lo, hi)
+
+
+@pytest.mark.parametrize("shift", [31, 35, 40, 42])
+@pytest.mark.parametrize("mult", [2**30, 3 * 2**29, 2**31 - 2**20])
+def test_requantizer_exact_ties(shift, mult):
+    """acc * M an odd multiple of 2**(shift - 1): y + 0.5 is an integer, the float path's hard case."""
+    step = 2 ** (shift - 1) // (mult & -mult)  # acc step that makes acc * M hit half-integers of y
+    k = np.arange(-300, 300)
+    acc = ((2 * k + 1) * step).astype(np.int64)
+    acc = acc[np.abs(acc) < 2**31].astype(np.int32)
+    m = np.full(acc.shape, mult, np.int32)
+    s = np.full(acc.shape, shift, np.int32)
+    for zp in (-128, -3, 0, 77):
+        got, ref = _requantizer_vs_reference(acc[:, None] * np.ones((1, 1), np.int32), m[:1], s[:1], zp)
+        assert np.array_equal(got, ref)
+
+
+def test_requantizer_random_and_near_ties_all_shifts():
+    """Float path (shift <= 42) and int64 path (larger shifts) both equal requantize bit for bit."""
+    rng = np.random.default_rng(7)
+    for shift in range(0, 63, 1):
+        m = rng.integers(2**30, 2**31, 16).astype(np.int32)
+        s = np.full(16, shift, np.int32)
+        y = rng.integers(-700, 700, (40, 16)) + 0.5  # aim at ties, then perturb the accumulator by +-1
+        acc = np.clip(np.round(y * 2.0**shift / m) + rng.integers(-1, 2, (40, 16)), -2**31 + 1, 2**31 - 1)
+        acc = np.concatenate([acc, rng.integers(-2**31 + 1, 2**31 - 1, (40, 16))]).astype(np.int32)
+        got, ref = _requantizer_vs_reference(acc, m, s, int(rng.integers(-128, 128)), -100, 120)
+        assert np.array_equal(got, ref), shift
+
+
+def test_requantizer_mixed_shifts_and_parameter_changes():
+    rng = np.random.default_rng(8)
+    acc = rng.integers(-2**31 + 1, 2**31 - 1, (5, 4, 6)).astype(np.int32)
+    rq = Requantizer(acc.shape, 5)
+    for shifts in ([30, 31, 40, 42, 41, 35], [30, 31, 40, 43, 50, 62], [0, 0, 1, 2, 3, 4]):
+        m = rng.integers(0, 2**31, 6).astype(np.int32)
+        s = np.array(shifts, np.int32)
+        out = np.empty(acc.shape, np.int8)
+        assert np.array_equal(rq(acc, m, s, out), requantize(acc, m, s, 5))
+    with pytest.raises(ValueError, match="shift"):
+        rq(acc, m, np.full(6, 63, np.int32), out)
