@@ -2,8 +2,10 @@
 
 Per model, measured in one run on this machine:
   compile s        import + graph passes + calibration (8 random frames) + quant + tile + aipu + package
-  run s/frame      the AIPU simulator (runtime/executor.py), median over --frames frames
-  ort s/frame      onnxruntime float on the original model, median over the same frames
+  run s/frame      the AIPU simulator (runtime/executor.py), median over --frames frames, after one
+                   untimed warm-up frame (which decodes the program and prepares the weights)
+  ort s/frame      onnxruntime float on the original model, median over the same frames, after one
+                   untimed warm-up frame
   ratio            run / ort
   SQNR dB          AIPU output vs onnxruntime float output, 10 log10(|ref|^2 / |ref - out|^2)
   bit-exact        quant interpreter output == AIPU output, every frame (yes / no)
@@ -68,6 +70,9 @@ def bench_model(name: str, model: onnx.ModelProto, frames: int, calib: str | Non
     out_name = sess.get_outputs()[0].name
     shape = [d if isinstance(d, int) else 1 for d in inp.shape]
     rng = np.random.default_rng(123)
+    warm = rng.random(shape, dtype=np.float32)  # one untimed frame each: first-call set-up is not per-frame cost
+    sess.run(None, {inp.name: warm})
+    run_package(pkg, {inp.name: warm})
     t_run, t_ort, sqnrs, exact = [], [], [], True
     for _ in range(frames):
         x = rng.random(shape, dtype=np.float32)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blas_threads import for_product
 from .quantization import INT32_MAX, INT32_MIN
 from .window_geometry import Geom, check_int8, check_zp
 
@@ -176,7 +175,6 @@ class Conv2dPlan:
             return self._out
         self._interior[...] = x
         np.copyto(self._cols_dst, self._cols_src)
-        for_product(self.macs)
         acc = self._out_groups
         for i, (k0, k1) in enumerate(self._chunks):
             for g in range(self.group):

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .blas_threads import blas_scope
 from .errors import AxcError, InputDataError
 from .host_segment import HostSegment
 from .instructions import Run, WeightPool, decode
@@ -216,10 +215,6 @@ class Executor:
     def execute(self) -> None:
         """Run every task list once (one frame). Raises :class:`ExecutionError` for a deadlock or an
         instruction whose kernel rejects what the memories hold."""
-        with blas_scope():
-            self._execute()
-
-    def _execute(self) -> None:
         lists = self._tasks
         pc = {c: 0 for c in lists}
         signalled: set[int] = set()
