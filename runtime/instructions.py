@@ -184,36 +184,30 @@ def _host(ex: Executor, core: int, ins: Instr) -> Run:
     ins_bufs: Sequence[HostBuffer] = ins["inputs"]
     outs: Sequence[HostBuffer] = ins["outputs"]
     quants = {(b.dtype, b.scale, b.zp) for b in [*ins_bufs, *outs]}
-    if seg.moves_data_only and len(quants) == 1 and next(iter(quants))[0] == "i8":
-        # reshapes / transposes between buffers of one quantization: move the int8 values as they
-        # are (bit-identical to dequantize -> segment -> quantize, see HostSegment.moves_data_only)
-        def run_int8() -> None:
-            ys = seg.run([ex.read_logical(core, b) for b in ins_bufs])
-            if len(ys) != len(outs):
-                raise ValueError(f"host segment {index} returned {len(ys)} outputs, the instruction has "
-                                 f"{len(outs)} output buffers")
-            for b, y in zip(outs, ys, strict=True):
-                if y.size != prod(b.shape):
-                    raise ValueError(f"host segment {index} output has shape {list(y.shape)}, "
-                                     f"expected {list(b.shape)}")
-                ex.write_logical(core, b, y.reshape(b.shape))
+    # reshapes / transposes between buffers of one quantization move the int8 values as they are
+    # (bit-identical to dequantize -> segment -> quantize, see HostSegment.moves_data_only)
+    as_int8 = seg.moves_data_only and len(quants) == 1 and next(iter(quants))[0] == "i8"
 
-        return run_int8
+    def read(b: HostBuffer) -> np.ndarray:
+        x = ex.read_logical(core, b)
+        return x if as_int8 or b.dtype == "f32" else dequantize(x, b.scale, b.zp)
+
+    def write(b: HostBuffer, y: np.ndarray) -> None:
+        if y.size != prod(b.shape):
+            raise ValueError(f"host segment {index} output has shape {list(y.shape)}, expected {list(b.shape)}")
+        y = y.reshape(b.shape)
+        if not as_int8:
+            y = np.asarray(y, np.float32)
+            y = y if b.dtype == "f32" else quantize(y, b.scale, b.zp)
+        ex.write_logical(core, b, y)
 
     def run() -> None:
-        xs = [ex.read_logical(core, b) if b.dtype == "f32" else
-              dequantize(ex.read_logical(core, b), b.scale, b.zp) for b in ins_bufs]
-        ys = seg.run(xs)
+        ys = seg.run([read(b) for b in ins_bufs])
         if len(ys) != len(outs):
             raise ValueError(f"host segment {index} returned {len(ys)} outputs, the instruction has "
                              f"{len(outs)} output buffers")
         for b, y in zip(outs, ys, strict=True):
-            y = np.asarray(y, np.float32)
-            if y.size != prod(b.shape):
-                raise ValueError(f"host segment {index} output has shape {list(y.shape)}, "
-                                 f"expected {list(b.shape)}")
-            y = y.reshape(b.shape)
-            ex.write_logical(core, b, y if b.dtype == "f32" else quantize(y, b.scale, b.zp))
+            write(b, np.asarray(y))
 
     return run
 

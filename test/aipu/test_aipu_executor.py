@@ -166,6 +166,44 @@ def test_host_segment_and_float_io():
     np.testing.assert_array_equal(got, want)
 
 
+def _shuffle_model() -> bytes:
+    """ShuffleNet's channel shuffle: Reshape [1, 2, 3, 2, 2] -> Transpose -> Reshape [1, 6, 2, 2]."""
+    x = helper.make_tensor_value_info("in_0", TensorProto.FLOAT, [1, 6, 2, 2])
+    y = helper.make_tensor_value_info("out_0", TensorProto.FLOAT, [1, 6, 2, 2])
+    shapes = [helper.make_tensor("s1", TensorProto.INT64, [5], [1, 2, 3, 2, 2]),
+              helper.make_tensor("s2", TensorProto.INT64, [4], [1, 6, 2, 2])]
+    nodes = [helper.make_node("Reshape", ["in_0", "s1"], ["a"]),
+             helper.make_node("Transpose", ["a"], ["b"], perm=[0, 2, 1, 3, 4]),
+             helper.make_node("Reshape", ["b", "s2"], ["out_0"])]
+    g = helper.make_graph(nodes, "shuffle", [x], [y], initializer=shapes)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+@pytest.mark.parametrize("out_q", [(0.05, 3), (0.07, -9)])
+def test_host_data_movement_segment(out_q):
+    """A segment of Reshape / Transpose only: with one quantization on both sides the runtime moves
+    the int8 values themselves; with another it dequantizes and requantizes. Both equal the float
+    definition quantize(shuffle(dequantize(q)))."""
+    from axc.runtime.host_segment import HostSegment
+
+    seg = HostSegment.from_bytes(_shuffle_model())
+    assert seg.moves_data_only and not HostSegment.from_bytes(_softmax_model()).moves_data_only
+    a = Asm()
+    a.io("input", "x", "l2:0x0", [1, 6, 2, 2], [2, 2, 64], 0.05, 3)
+    a.io("output", "y", "l2:0x400", [1, 6, 2, 2], [2, 2, 64], *out_q)
+    a.core()
+    a(f"host segment=0 inputs=[{{at=l2:0x0 dtype=i8 shape=[1,6,2,2] stored=[2,2,64] scale=0.05 zp=3}}] "
+      f"outputs=[{{at=l2:0x400 dtype=i8 shape=[1,6,2,2] stored=[2,2,64] scale={out_q[0]} zp={out_q[1]}}}] "
+      f"src=\"shuffle\"")
+    ex = a.executor({0: _shuffle_model()})
+    q = i8(1, 6, 2, 2)
+    got = ex.run_quantized({"x": q})["y"]
+    want = quantize(seg.run([dequantize(q, 0.05, 3)])[0], *out_q)
+    np.testing.assert_array_equal(got, want)
+    if out_q == (0.05, 3):
+        np.testing.assert_array_equal(got, q.reshape(1, 2, 3, 2, 2).transpose(0, 2, 1, 3, 4).reshape(1, 6, 2, 2))
+
+
 def test_run_quantizes_inputs_and_dequantizes_outputs_per_frame():
     a = Asm()
     a.io("input", "x", "l2:0x0", [1, 3, 2, 2], [2, 2, 64], 0.5, 10)
