@@ -2,9 +2,9 @@
 
 Per model, measured in one run on this machine:
   compile s        import + graph passes + calibration (8 random frames) + quant + tile + aipu + package
-  run s/frame      the AIPU simulator (runtime/executor.py), median over --frames frames, after one
+  run ms/frame     the AIPU simulator (runtime/executor.py), median over --frames frames, after one
                    untimed warm-up frame (which decodes the program and prepares the weights)
-  ort s/frame      onnxruntime float on the original model, median over the same frames, after one
+  ort ms/frame     onnxruntime float on the original model, median over the same frames, after one
                    untimed warm-up frame
   ratio            run / ort
   SQNR dB          AIPU output vs onnxruntime float output, 10 log10(|ref|^2 / |ref - out|^2)
@@ -29,10 +29,8 @@ import onnx
 import onnxruntime as ort
 
 from axc.config import CompilerConfig
-from axc.lowering.compile_pipeline import make_context, pipeline_stages, run_stages, stages_until
+from axc.lowering.model_compiler import compile_model
 from axc.lowering.model_utils import light_model_path, randomize_light_model
-from axc.lowering.onnx_importer import import_onnx
-from axc.lowering.package_writer import write_package
 from axc.runtime.executor import run as run_package
 from axc.runtime.interp_quant import run_quant_module
 from axc.runtime.package import load_package
@@ -52,19 +50,12 @@ def bench_model(name: str, model: onnx.ModelProto, frames: int, calib: str | Non
     """Compile ``model``, run it, and measure the columns of the table (see the module docstring)."""
     path = workdir / f"{name}.onnx"
     onnx.save(model, path)
-    cfg = CompilerConfig()
-    stages = pipeline_stages(cfg, calib)
     t0 = time.perf_counter()
-    module = import_onnx(path)
-    ctx = make_context()
-    quant_stages = stages_until(stages, "quant")
-    run_stages(ctx, module, quant_stages)
-    quant_module = module.clone()
-    run_stages(ctx, module, stages[len(quant_stages):])
-    pkg_path = write_package(workdir / f"{name}.pkg", module, cfg, source_model=path)
+    compiled = compile_model(path, workdir / f"{name}.pkg", CompilerConfig(), calib)
     t_compile = time.perf_counter() - t0
+    quant_module = compiled.quant_module
 
-    pkg = load_package(pkg_path)
+    pkg = load_package(compiled.package)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
     out_name = sess.get_outputs()[0].name
@@ -115,10 +106,10 @@ def main() -> None:
             rows.append(r)
             print(f"{name}: done in {r['compile_s']:.1f} s compile", flush=True)
     print()
-    print("| model | compile s | run s/frame | ort s/frame | run/ort | SQNR dB | quant==aipu | cycles/frame | fps @800MHz | MVM util |")
+    print("| model | compile s | run ms/frame | ort ms/frame | run/ort | SQNR dB | quant==aipu | cycles/frame | fps @800MHz | MVM util |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['compile_s']:.1f} | {r['run_s']:.3f} | {r['ort_s']:.4f} | {r['run_s'] / r['ort_s']:.1f}x "
+        print(f"| {r['model']} | {r['compile_s']:.1f} | {1e3 * r['run_s']:.3g} | {1e3 * r['ort_s']:.3g} | {r['run_s'] / r['ort_s']:.1f}x "
               f"| {r['sqnr_db']:.1f} | {'yes' if r['bit_exact'] else 'NO'} | {r['cycles']:,} | {r['fps']:,.0f} | {100 * r['mvm_util']:.1f}% |")
 
 

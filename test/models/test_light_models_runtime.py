@@ -8,11 +8,8 @@ import numpy as np
 import onnx
 import pytest
 
-from axc.config import CompilerConfig
-from axc.lowering.compile_pipeline import make_context, pipeline_stages, run_stages, stages_until
+from axc.lowering.model_compiler import compile_model
 from axc.lowering.model_utils import light_model_path, randomize_light_model
-from axc.lowering.onnx_importer import import_onnx
-from axc.lowering.package_writer import write_package
 from axc.runtime.executor import run as run_package
 from axc.runtime.interp_quant import run_quant_module
 from axc.runtime.package import load_package
@@ -22,15 +19,8 @@ from axc.runtime.package import load_package
 def test_runtime_bit_identical_to_quant_interpreter(name, tmp_path):
     path = tmp_path / f"{name}.onnx"
     onnx.save(randomize_light_model(light_model_path(name), seed=0), path)
-    cfg = CompilerConfig()
-    stages = pipeline_stages(cfg, None)
-    module = import_onnx(path)
-    ctx = make_context()
-    quant_stages = stages_until(stages, "quant")
-    run_stages(ctx, module, quant_stages)
-    quant_module = module.clone()
-    run_stages(ctx, module, stages[len(quant_stages):])
-    pkg = load_package(write_package(tmp_path / f"{name}.pkg", module, cfg, source_model=path))
+    compiled = compile_model(path, tmp_path / f"{name}.pkg")
+    pkg, quant_module = load_package(compiled.package), compiled.quant_module
     spec = pkg.manifest["inputs"][0]
     out_name = pkg.manifest["outputs"][0]["name"]
     rng = np.random.default_rng(5)
