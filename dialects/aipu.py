@@ -5,9 +5,11 @@ the assembly parser and the runtime, docs/isa.md): every instruction op is gener
 its operands as properties, and is verified by :func:`axc.runtime.isa.check_instr`. The structure:
 
 * ``aipu.program`` (region: ``aipu.data``, ``aipu.io``, one ``aipu.task_list`` per core) with the
-  header: ``cores``, ``frequency`` (Hz), ``instances`` (Batch-1 copies), the memory sizes;
+  header: ``cores``, ``frequency`` (Hz), ``instances`` (Batch-1 copies), ``batch`` (frames per
+  execution, absent = 1: Batch-1; x: Batch-x, one frame per core), the memory sizes;
 * ``aipu.data``: a constant blob (``dense<...>``) loaded at an address;
-* ``aipu.io``: a model input / output buffer with its quantization;
+* ``aipu.io``: a model input / output buffer with its quantization (``frame = k``: the buffer of
+  frame k of the batch, absent = 0);
 * ``aipu.task_list``: the instructions of one core, in issue order;
 * instructions ``aipu.dma``, ``aipu.mvm``, ``aipu.dwpu``, ``aipu.dpu``, ``aipu.wait`` and
   ``aipu.host`` (its region holds the ``onnx.*`` ops of the host segment on f32 tensors, block
@@ -503,10 +505,12 @@ class IoOp(AipuOp):
 
     name = "aipu.io"
     OPERANDS: ClassVar[dict[str, tuple[str, bool]]] = {
-        "kind": ("word", True), "name": ("str", True), "at": ("mem", True), "dtype": ("word", True),
+        "kind": ("word", True), "name": ("str", True), "frame": ("int", False), "at": ("mem", True),
+        "dtype": ("word", True),
         "shape": ("ints", True), "stored": ("ints", True), "scale": ("float", True), "zp": ("int", True)}
     kind = opt_prop_def(StringAttr)
     name_ = opt_prop_def(StringAttr, prop_name="name")
+    frame = opt_prop_def(IntegerAttr)
     at = opt_prop_def(MemAttr)
     dtype = opt_prop_def(StringAttr)
     shape = opt_prop_def(DenseArrayBase)
@@ -517,13 +521,15 @@ class IoOp(AipuOp):
     def decl(self) -> IODecl:
         v = self.values()
         return IODecl(kind=v["kind"], name=v["name"], at=v["at"], shape=v["shape"], stored=v["stored"],
-                      scale=v["scale"], zp=v["zp"], dtype=v["dtype"])
+                      scale=v["scale"], zp=v["zp"], dtype=v["dtype"], frame=v.get("frame", 0))
 
     def verify_(self) -> None:
         super().verify_()
         d = self.decl()
         if d.kind not in ("input", "output"):
             raise VerifyException(f"'aipu.io' op kind must be input or output, got {d.kind}")
+        if d.frame < 0:
+            raise VerifyException(f"'aipu.io' op frame must be >= 0, got {d.frame}")
         try:
             isa.check_hostbuf(d, f"'aipu.io' op \"{d.name}\"")
         except AsmError as e:
@@ -536,11 +542,12 @@ class ProgramOp(AipuOp):
 
     name = "aipu.program"
     OPERANDS: ClassVar[dict[str, tuple[str, bool]]] = {
-        "cores": ("int", True), "frequency": ("int", True), "instances": ("int", False),
+        "cores": ("int", True), "frequency": ("int", True), "instances": ("int", False), "batch": ("int", False),
         "l1_size": ("int", False), "l2_size": ("int", False), "ddr_size": ("int", False)}
     cores = opt_prop_def(IntegerAttr)
     frequency = opt_prop_def(IntegerAttr)
     instances = opt_prop_def(IntegerAttr)
+    batch = opt_prop_def(IntegerAttr)
     l1_size = opt_prop_def(IntegerAttr)
     l2_size = opt_prop_def(IntegerAttr)
     ddr_size = opt_prop_def(IntegerAttr)
@@ -636,7 +643,8 @@ def constants_of(program: ProgramOp) -> bytes:
 def program_of(op: ProgramOp) -> Program:
     """The runtime :class:`~axc.runtime.isa.Program` of an ``aipu.program`` (what the assembly holds)."""
     v = op.values()
-    p = Program(cores=v["cores"], frequency=v["frequency"], instances=v.get("instances", 1), memory=op.memory())
+    p = Program(cores=v["cores"], frequency=v["frequency"], instances=v.get("instances", 1),
+                batch=v.get("batch", 1), memory=op.memory())
     for d, off in data_layout(op):
         dv = d.values()
         value = dv["value"]

@@ -108,22 +108,24 @@ def _typed(kind: str, key: str, v: Any, line: int, what: str) -> Any:
 
 _HOSTBUF = {"at": "mem", "dtype": "word", "shape": "ints", "stored": "ints", "scale": "float", "zp": "int"}
 _DIRECTIVES: dict[str, dict[str, str]] = {
-    "program": {"cores": "int", "frequency": "int", "instances": "int", "l1_size": "int", "l2_size": "int",
-                "ddr_size": "int"},
+    "program": {"cores": "int", "frequency": "int", "instances": "int", "batch": "int", "l1_size": "int",
+                "l2_size": "int", "ddr_size": "int"},
     "data": {"name": "str", "at": "mem", "offset": "int", "size": "int", "dtype": "word", "shape": "ints"},
-    "input": {"name": "str", **_HOSTBUF},
-    "output": {"name": "str", **_HOSTBUF},
+    "input": {"name": "str", "frame": "int", **_HOSTBUF},
+    "output": {"name": "str", "frame": "int", **_HOSTBUF},
 }
+#: optional directive operands and their defaults (left out of the text when they hold the default)
+_OPTIONAL: dict[str, Any] = {"batch": 1, "frame": 0}
 
 
 def _record(args: dict[str, Any], keys: dict[str, str], line: int, what: str) -> dict[str, Any]:
     extra = sorted(set(args) - set(keys))
     if extra:
         raise AsmError(f"{what} has no operand '{extra[0]}', expected {list(keys)}", line)
-    missing = [k for k in keys if k not in args]
+    missing = [k for k in keys if k not in args and k not in _OPTIONAL]
     if missing:
         raise AsmError(f"{what} needs operand '{missing[0]}'", line)
-    return {k: _typed(kind, k, args[k], line, what) for k, kind in keys.items()}
+    return {k: _typed(kind, k, args[k], line, what) if k in args else _OPTIONAL[k] for k, kind in keys.items()}
 
 
 def _hostbuf(args: dict[str, Any], line: int, what: str) -> HostBuffer:
@@ -185,7 +187,7 @@ def parse_asm(text: str, check: bool = True) -> Program:
                     raise AsmError(".program is declared twice", line)
                 r = _record(args, keys, line, ".program")
                 prog = Program(cores=r["cores"], frequency=r["frequency"], instances=r["instances"],
-                               memory={"l1": r["l1_size"], "l2": r["l2_size"], "ddr": r["ddr_size"]})
+                               batch=r["batch"], memory={"l1": r["l1_size"], "l2": r["l2_size"], "ddr": r["ddr_size"]})
                 continue
             if prog is None:
                 raise AsmError(f"expected .program before .{name}", line)

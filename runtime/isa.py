@@ -6,9 +6,11 @@ Pure Python + numpy (no xdsl): the assembly parser builds a :class:`Program` fro
 :func:`format_program`), and the ``aipu`` dialect generates its ops and verifiers from :data:`ISA`,
 so the IR, the text and the runtime can never disagree on what an operand is.
 
-A program is a header (cores, frequency, Batch-1 instances, memory sizes), constant blobs
-(``.data``: bytes of the constants file loaded at an address), I/O declarations (``.input`` /
-``.output``: where the int8 tensors live and their quantization) and one task list per core.
+A program is a header (cores, frequency, Batch-1 instances, the batch, memory sizes), constant
+blobs (``.data``: bytes of the constants file loaded at an address), I/O declarations (``.input`` /
+``.output``: where the int8 tensors of each frame of the batch live and their quantization) and one
+task list per core. A Batch-x program (``batch = x``) runs x frames per execution, frame k on core k
+with its own I/O declarations (``frame = k``); ``batch = 1`` is Batch-1.
 Every instruction is a mnemonic with named operands (:class:`Instr`); docs/isa.md is the reference.
 
 Operand kinds (:class:`Operand`): ``mem`` (a :class:`Mem`: space + byte address), ``int``,
@@ -246,6 +248,7 @@ class IODecl:
     scale: float
     zp: int
     dtype: str = "i8"
+    frame: int = 0  # which frame of the batch the buffer holds (Batch-x: frame k is core k's)
     line: int = field(default=0, compare=False)
 
     @property
@@ -260,11 +263,17 @@ def default_memory(hw: Hardware = AIPU_V1) -> dict[str, int]:
 
 @dataclass(eq=True)
 class Program:
-    """A whole AIPU program: header, constants, I/O and one task list per core."""
+    """A whole AIPU program: header, constants, I/O and one task list per core.
+
+    ``batch``: frames one execution consumes (1: Batch-1; x: Batch-x, frame k in the I/O buffers
+    declared with ``frame = k``); ``instances``: Batch-1 copies of the whole program the runtime
+    runs side by side (each on its own cores).
+    """
 
     cores: int = 1
     frequency: int = AIPU_V1.frequency_hz
     instances: int = 1
+    batch: int = 1
     memory: dict[str, int] = field(default_factory=default_memory)
     data: list[DataBlob] = field(default_factory=list)
     io: list[IODecl] = field(default_factory=list)
@@ -272,11 +281,18 @@ class Program:
 
     @property
     def inputs(self) -> list[IODecl]:
-        return [d for d in self.io if d.kind == "input"]
+        """The input declarations of frame 0 (the model's inputs; other frames repeat them)."""
+        return [d for d in self.io if d.kind == "input" and d.frame == 0]
 
     @property
     def outputs(self) -> list[IODecl]:
-        return [d for d in self.io if d.kind == "output"]
+        """The output declarations of frame 0 (the model's outputs; other frames repeat them)."""
+        return [d for d in self.io if d.kind == "output" and d.frame == 0]
+
+    @property
+    def mode(self) -> str:
+        """``Batch-1`` or ``Batch-x`` (the multi-core mode of the configuration reference)."""
+        return f"Batch-{self.batch}"
 
     @property
     def constants_size(self) -> int:
@@ -375,13 +391,15 @@ def format_program(p: Program) -> str:
     mem = " ".join(f"{s}_size={p.memory[s]}" for s in ("l1", "l2", "ddr"))
     lines = [
         "; axc AIPU program: one instruction per line, operands key=value (docs/isa.md)",
-        f".program cores={p.cores} frequency={p.frequency} instances={p.instances} {mem}",
+        f".program cores={p.cores} frequency={p.frequency} instances={p.instances}"
+        + (f" batch={p.batch}" if p.batch != 1 else "") + f" {mem}",
     ]
     for d in p.data:
         lines.append(f".data name={json.dumps(d.name)} at={d.at} offset={d.offset} size={d.size} "
                      f"dtype={d.dtype} shape={_fmt_value('ints', d.shape)}")
     for d in p.io:
-        lines.append(f".{d.kind} name={json.dumps(d.name)} at={d.at} dtype={d.dtype} "
+        frame = f" frame={d.frame}" if d.frame else ""
+        lines.append(f".{d.kind} name={json.dumps(d.name)}{frame} at={d.at} dtype={d.dtype} "
                      f"shape={_fmt_value('ints', d.shape)} stored={_fmt_value('ints', d.stored)} "
                      f"scale={d.scale!r} zp={d.zp}")
     for core in sorted(p.task_lists):
@@ -766,18 +784,23 @@ def channels_of(shape: Sequence[int]) -> int:
 
 
 def check_program(p: Program) -> None:
-    """Whole-program checks: header, every instruction, data and I/O in range, token discipline.
+    """Whole-program checks: header, every instruction, data and I/O in range, token discipline,
+    the batch (:func:`axc.runtime.multicore.check_batch`: every frame declares the same I/O in
+    bytes of its own; cores share no written L2 / DDR bytes unless cross-core tokens order them).
 
     Tokens: a token id is signalled by at most one instruction of the program; a ``wait`` may only
     name a token signalled earlier in its own task list, or by another core's task list (the
     sequencer of a core is in order: waiting for a later signal of the same core deadlocks).
     """
+    from .multicore import check_batch  # multicore builds on this module
     if p.cores < 1:
         raise AsmError(f"cores must be >= 1, got {p.cores}")
     if not 1 <= p.frequency <= 10**10:
         raise AsmError(f"frequency must be a positive number of Hz, got {p.frequency}")
     if p.instances < 1:
         raise AsmError(f"instances must be >= 1, got {p.instances}")
+    if not 1 <= p.batch <= p.cores:
+        raise AsmError(f"batch must be in [1, cores = {p.cores}] (one frame per core), got {p.batch}")
     for s in SPACES:
         if p.memory.get(s, -1) < 0:
             raise AsmError(f"memory size of {s} must be >= 0, got {p.memory.get(s)}")
@@ -794,16 +817,17 @@ def check_program(p: Program) -> None:
         if s0 == s1 and b1 < e0:
             raise AsmError(f".data \"{n1}\" overlaps .data \"{n0}\" in {s0} (starts at 0x{b1:x}, "
                            f"expected >= 0x{e0:x})", l1)
-    names: dict[tuple[str, str], IODecl] = {}
+    names: dict[tuple, IODecl] = {}
     for d in p.io:
-        if (d.kind, d.name, d.dtype) in names:
-            raise AsmError(f".{d.kind} \"{d.name}\" ({d.dtype}) is declared twice", d.line)
-        first = names.get((d.kind, d.name))
+        frame = f" of frame {d.frame}" if d.frame else ""
+        if (d.frame, d.kind, d.name, d.dtype) in names:
+            raise AsmError(f".{d.kind} \"{d.name}\" ({d.dtype}){frame} is declared twice", d.line)
+        first = names.get((d.frame, d.kind, d.name))
         if first is not None and (first.shape != d.shape or d.kind == "output"):
-            raise AsmError(f".{d.kind} \"{d.name}\" is declared twice (an input may have one i8 and one f32 "
-                           f"buffer of the same shape)", d.line)
-        names[(d.kind, d.name)] = d
-        names[(d.kind, d.name, d.dtype)] = d  # type: ignore[index]
+            raise AsmError(f".{d.kind} \"{d.name}\"{frame} is declared twice (an input may have one i8 and one "
+                           f"f32 buffer of the same shape)", d.line)
+        names[(d.frame, d.kind, d.name)] = d
+        names[(d.frame, d.kind, d.name, d.dtype)] = d
         check_hostbuf(d, f".{d.kind} \"{d.name}\"", d.line)
         _check_mem(None, f".{d.kind} \"{d.name}\"", d.at, d.nbytes, p.memory, d.line)
     where: dict[int, tuple[int, int]] = {}  # token -> (core, index in its task list)
@@ -831,6 +855,7 @@ def check_program(p: Program) -> None:
                                    f"signal before line {ins.line or i}, found it at line "
                                    f"{lst[w[1]].line or w[1]}", ins.line)
     check_sync(p)
+    check_batch(p)
 
 
 def unit_of(ins: Instr) -> str:

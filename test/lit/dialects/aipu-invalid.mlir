@@ -71,3 +71,61 @@ aipu.program cores = 1, frequency = 800000000 {
   }
 }
 // CHECK: 'aipu.program' op has two task lists for core 0
+
+// -----
+
+// Batch-x: one frame per core, so batch <= cores.
+aipu.program cores = 1, frequency = 800000000, batch = 2 {
+  aipu.task_list core = 0 {
+  }
+}
+// CHECK: 'aipu.program' op batch must be in [1, cores = 1] (one frame per core), got 2
+
+// -----
+
+aipu.program cores = 2, frequency = 800000000, batch = 2 {
+  aipu.io kind = input, name = "x", at = l2[0x0], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+  aipu.io kind = input, name = "x", frame = 2, at = l2[0x40], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+  aipu.task_list core = 0 {
+  }
+  aipu.task_list core = 1 {
+  }
+}
+// CHECK: 'aipu.program' op .input "x": frame must be in [0, 2) (batch 2), got 2
+
+// -----
+
+aipu.program cores = 2, frequency = 800000000, batch = 2 {
+  aipu.io kind = input, name = "x", at = l2[0x0], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+  aipu.io kind = input, name = "x", frame = 1, at = l2[0x40], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.25, zp = 0
+  aipu.task_list core = 0 {
+  }
+  aipu.task_list core = 1 {
+  }
+}
+// CHECK: 'aipu.program' op frame 1 must declare .input "x" (i8, shape [1, 8], stored [1, 1, 64], scale 0.5, zp 0) like frame 0, found no such declaration
+
+// -----
+
+aipu.program cores = 2, frequency = 800000000, batch = 2 {
+  aipu.io kind = input, name = "x", at = l2[0x0], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+  aipu.io kind = input, name = "x", frame = 1, at = l2[0x20], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+  aipu.task_list core = 0 {
+  }
+  aipu.task_list core = 1 {
+  }
+}
+// CHECK: 'aipu.program' op .input "x" of frame 1 at l2:0x20 overlaps .input "x" of frame 0 at l2:0x0: every frame needs buffers of its own
+
+// -----
+
+// Two cores write the same L2 bytes with no cross-core token ordering them.
+aipu.program cores = 2, frequency = 800000000, batch = 2 {
+  aipu.task_list core = 0 {
+    aipu.dma from = l1[0x0], to = l2[0x100], sizes = [64], signal = 0
+  }
+  aipu.task_list core = 1 {
+    aipu.dma from = l1[0x0], to = l2[0x120], sizes = [64], signal = 1
+  }
+}
+// CHECK: 'aipu.program' op race between cores: 'dma' of core 0 writes l2:0x120..0x140 that core 1 also accesses, with no cross-core token ordering them: expected bytes of its own per core

@@ -35,3 +35,25 @@ aipu.program cores = 1, frequency = 800000000, instances = 1 {
     }
   }
 }
+
+// Batch-x: the header's batch and the I/O buffers of every frame (frame = 0 is left out).
+
+// CHECK:      aipu.program cores = 2, frequency = 800000000, instances = 1, batch = 2 {
+// CHECK-NEXT:   aipu.io kind = input, name = "x", at = l2[0x0], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+// CHECK-NEXT:   aipu.io kind = input, name = "x", frame = 1, at = l2[0x40], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+// CHECK-NEXT:   aipu.task_list core = 0 {
+// CHECK-NEXT:     aipu.dma from = l2[0x0], to = l1[0x0], sizes = [64]
+// CHECK-NEXT:   }
+// CHECK-NEXT:   aipu.task_list core = 1 {
+// CHECK-NEXT:     aipu.dma from = l2[0x40], to = l1[0x0], sizes = [64]
+// CHECK-NEXT:   }
+aipu.program cores = 2, frequency = 800000000, instances = 1, batch = 2 {
+  aipu.io kind = input, name = "x", at = l2[0x0], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+  aipu.io kind = input, name = "x", frame = 1, at = l2[64], dtype = i8, shape = [1, 8], stored = [1, 1, 64], scale = 0.5, zp = 0
+  aipu.task_list core = 0 {
+    aipu.dma from = l2[0x0], to = l1[0x0], sizes = [64]
+  }
+  aipu.task_list core = 1 {
+    aipu.dma from = l2[0x40], to = l1[0x0], sizes = [64]
+  }
+}
