@@ -19,6 +19,23 @@ Guarantees:
   bytes available;
 * the module gets ``tile.memory_usage = {l1 = .., l2 = .., ddr = ..}``: the peak bytes per space.
 
+Batch-x (``cores`` = x > 1, ``aipu_cores_used``): the x cores run the planned frame at once, one
+frame each, sharing the L2 / DDR budget. Constants (``tile.constant``: read-only) are needed once;
+every other L2 / DDR buffer (activations, I/O) once per core; L1 is private to each core (one L1
+per core) and is planned as for one core. Each of L2 and DDR is laid out as::
+
+    [constants][core 0's buffers][core 1's buffers] ... [core x-1's buffers]
+    0          shared            shared + stride
+
+The constants are placed first (``shared`` = their peak), then one core's buffers (offsets of
+core 0, from ``shared``; ``stride`` = their peak) within ``(budget - shared) / x``, so that
+``shared + x * stride <= budget``; promotion to L2 uses that per-core room. A space that does not
+fit raises :class:`CompileError` naming the op, the bytes per core and the x cores. The module gets
+``tile.multicore = {cores = x, l2_shared, l2_stride, ddr_shared, ddr_stride}`` (bytes; see
+:func:`core_layout`), which ``convert-tile-to-aipu`` turns into x task lists; ``tile.memory_usage``
+counts all x cores. ``cores = 1`` (the default) is Batch-1: constants and the other buffers are
+placed together as above, and no ``tile.multicore`` is written.
+
 Placement is greedy interval allocation (first-fit or best-fit in address over the buffers whose
 live ranges overlap), trying several orders (by start, by size, by lifetime).
 """
@@ -39,11 +56,33 @@ from axc.dialects import tile
 from axc.dialects.tile import buffer_bytes, i64_attr, memref
 from axc.runtime.errors import CompileError
 from axc.runtime.hardware import AIPU_V1, PWORD_BYTES
+from axc.runtime.multicore import SHARED_SPACES, CoreLayout
 
-__all__ = ["TilePlanMemoryPass", "MEMORY_USAGE_ATTR", "Buffer", "place", "buffer_writers"]
+__all__ = ["TilePlanMemoryPass", "MEMORY_USAGE_ATTR", "MULTICORE_ATTR", "Buffer", "place", "buffer_writers",
+           "core_layout"]
 
 ALIGN = PWORD_BYTES
 MEMORY_USAGE_ATTR = "tile.memory_usage"
+MULTICORE_ATTR = "tile.multicore"
+
+
+def core_layout(module: builtin.ModuleOp) -> CoreLayout:
+    """The Batch-x layout ``tile-plan-memory{cores=x}`` recorded on ``module`` (one core, nothing
+    shared, when the module has no ``tile.multicore``). Raises :class:`CompileError` for a
+    malformed attribute."""
+    a = module.attributes.get(MULTICORE_ATTR)
+    if a is None:
+        return CoreLayout(1)
+    keys = ("cores", *(f"{s}_{k}" for s in SHARED_SPACES for k in ("shared", "stride")))
+    vals: dict[str, int] = {}
+    for k in keys:
+        v = a.data.get(k) if isinstance(a, DictionaryAttr) else None
+        if not isinstance(v, IntegerAttr) or v.value.data < (1 if k == "cores" else 0):
+            raise CompileError(f"{MULTICORE_ATTR} must be a dictionary of non-negative integers {list(keys)} "
+                               f"(cores >= 1), got {a}")
+        vals[k] = int(v.value.data)
+    return CoreLayout(vals["cores"], {s: vals[f"{s}_shared"] for s in SHARED_SPACES},
+                      {s: vals[f"{s}_stride"] for s in SHARED_SPACES})
 
 #: placement strategies tried in order: (sort key, fit)
 _STRATEGIES = (("start", "first"), ("size", "first"), ("size", "best"), ("length", "first"), ("start", "best"),
@@ -174,11 +213,14 @@ class TilePlanMemoryPass(ModulePass):
     ddr_bytes: int = AIPU_V1.ddr_budget
     buffer_promotion: bool = True
     max_memplan_attempts: int = 5
+    cores: int = 1  # Batch-x: cores running one frame each, sharing the L2 / DDR budget
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         fn = next((o for o in op.ops if isinstance(o, func.FuncOp) and o.sym_name.data == "main"), None)
         if fn is None:
             raise CompileError("tile-plan-memory: the module has no func.func @main")
+        if not 1 <= self.cores <= AIPU_V1.cores:
+            raise CompileError(f"tile-plan-memory: cores must be in [1, {AIPU_V1.cores}], got {self.cores}")
         ops = list(fn.body.block.ops)
         index = {o: i for i, o in enumerate(ops)}
         last = len(ops) - 1
@@ -200,25 +242,11 @@ class TilePlanMemoryPass(ModulePass):
                 movable.append(b)
             else:
                 by_space[b.space].append(b)
-        peaks = {}
-        for space in ("l1", "l2"):
-            peaks[space] = self._place_space(space, by_space[space], budgets[space], ops)
-        if movable:
-            # promotion: activations go to L2 while they fit, around the buffers already there
-            arena = _Arena()
-            for b in by_space["l2"]:
-                arena.add(b)
-            for b in _order(movable, "start"):
-                b.offset = arena.fit(b, "first")
-                if b.offset + b.size <= budgets["l2"]:
-                    b.space = "l2"
-                    arena.add(b)
-                    by_space["l2"].append(b)
-                    peaks["l2"] = max(peaks["l2"], b.offset + b.size)
-                else:
-                    b.space = "ddr"
-                    by_space["ddr"].append(b)
-        peaks["ddr"] = self._place_space("ddr", by_space["ddr"], budgets["ddr"], ops)
+        layout = None
+        if self.cores == 1:
+            peaks = self._plan(by_space, movable, budgets, ops)
+        else:
+            peaks, layout = self._plan_per_core(by_space, movable, budgets, ops)
         # write the plan
         for b in bufs:
             o = b.op
@@ -240,8 +268,72 @@ class TilePlanMemoryPass(ModulePass):
         op.attributes[MEMORY_USAGE_ATTR] = DictionaryAttr(
             {s: IntegerAttr(int(peaks.get(s, 0)), i64) for s in ("l1", "l2", "ddr")}
         )
+        op.attributes.pop(MULTICORE_ATTR, None)
+        if layout is not None:
+            op.attributes[MULTICORE_ATTR] = DictionaryAttr(
+                {"cores": IntegerAttr(self.cores, i64)}
+                | {f"{s}_{k}": IntegerAttr(getattr(layout, k)[s], i64) for s in SHARED_SPACES
+                   for k in ("shared", "stride")}
+            )
 
-    def _place_space(self, space: str, bufs: list[Buffer], budget: int, ops: list[Operation]) -> int:
+    def _plan(self, by_space: dict[str, list[Buffer]], movable: list[Buffer], budgets: dict[str, int],
+              ops: list[Operation]) -> dict[str, int]:
+        """Batch-1: every buffer of a space placed together; returns the peak bytes per space."""
+        peaks = {}
+        for space in ("l1", "l2"):
+            peaks[space] = self._place_space(space, by_space[space], budgets[space], ops)
+        peaks["l2"] = max(peaks["l2"], self._promote(by_space, movable, budgets["l2"]))
+        peaks["ddr"] = self._place_space("ddr", by_space["ddr"], budgets["ddr"], ops)
+        return peaks
+
+    def _plan_per_core(self, by_space: dict[str, list[Buffer]], movable: list[Buffer], budgets: dict[str, int],
+                       ops: list[Operation]) -> tuple[dict[str, int], CoreLayout]:
+        """Batch-x: per shared space, [constants][core 0] ... [core x-1] (see the module docstring);
+        returns the peak bytes per space (all cores) and the layout."""
+        x = self.cores
+        peaks = {"l1": self._place_space("l1", by_space["l1"], budgets["l1"], ops)}
+        consts = {s: [b for b in by_space[s] if isinstance(b.op, tile.ConstantOp)] for s in SHARED_SPACES}
+        own = {s: [b for b in by_space[s] if not isinstance(b.op, tile.ConstantOp)] for s in SHARED_SPACES}
+        shared = {s: self._place_space(s, consts[s], budgets[s], ops, what=f"constants (shared by the {x} cores)")
+                  for s in SHARED_SPACES}
+        room = {s: max(0, (budgets[s] - shared[s]) // x // ALIGN * ALIGN) for s in SHARED_SPACES}
+        stride = {"l2": self._place_space("l2", own["l2"], room["l2"], ops, shared=shared["l2"], total=budgets["l2"])}
+        stride["l2"] = max(stride["l2"], self._promote(own, movable, room["l2"]))
+        stride["ddr"] = self._place_space("ddr", own["ddr"], room["ddr"], ops, shared=shared["ddr"],
+                                          total=budgets["ddr"])
+        for s in SHARED_SPACES:
+            for b in own[s]:
+                b.offset += shared[s]
+            by_space[s] = consts[s] + own[s]
+            peaks[s] = shared[s] + x * stride[s]
+        return peaks, CoreLayout(x, shared, stride)
+
+    @staticmethod
+    def _promote(by_space: dict[str, list[Buffer]], movable: list[Buffer], l2_room: int) -> int:
+        """Promotion: activations go to L2 while they end within ``l2_room``, around the buffers
+        already there (the rest to DDR); returns the peak of the L2 buffers placed here."""
+        peak = 0
+        if not movable:
+            return peak
+        arena = _Arena()
+        for b in by_space["l2"]:
+            arena.add(b)
+        for b in _order(movable, "start"):
+            b.offset = arena.fit(b, "first")
+            if b.offset + b.size <= l2_room:
+                b.space = "l2"
+                arena.add(b)
+                by_space["l2"].append(b)
+                peak = max(peak, b.offset + b.size)
+            else:
+                b.space = "ddr"
+                by_space["ddr"].append(b)
+        return peak
+
+    def _place_space(self, space: str, bufs: list[Buffer], budget: int, ops: list[Operation], what: str = "",
+                     shared: int | None = None, total: int = 0) -> int:
+        """Place ``bufs`` within ``budget`` bytes; returns their peak. With ``shared`` (Batch-x), the
+        buffers are one core's, ``budget`` its room and ``total`` the space's budget (for errors)."""
         if not bufs:
             return 0
         fits, peak = place(bufs, budget, self.max_memplan_attempts)
@@ -256,13 +348,28 @@ class TilePlanMemoryPass(ModulePass):
         at = int(np.argmax(live[: len(ops)]))
         need = int(live[at])
         o = ops[at]
+        what = what or f"{space} buffers"
+        if shared is not None:  # one core's buffers of a Batch-x plan
+            x = self.cores
+            if need > budget:
+                raise CompileError(
+                    f"tile-plan-memory: the model does not fit in {space} for {x} cores: at '{o.name}' op "
+                    f"\"{_src(o)}\" {need} bytes of {what} are live per core, {shared} bytes of shared constants + "
+                    f"{x} x {need} = {shared + x * need} bytes needed, {total} bytes available ({space}-bytes)"
+                )
+            raise CompileError(
+                f"tile-plan-memory: the {what} of {x} cores do not fit after {max(1, self.max_memplan_attempts)} "
+                f"placement attempts: the best plan needs {shared} bytes of shared constants + {x} x {peak} = "
+                f"{shared + x * peak} bytes (at most {need} bytes per core are live, at '{o.name}' op "
+                f"\"{_src(o)}\"), {total} bytes available ({space}-bytes)"
+            )
         if need > budget:
             raise CompileError(
                 f"tile-plan-memory: the model does not fit in {space}: at '{o.name}' op \"{_src(o)}\" "
-                f"{need} bytes of {space} buffers are live, {budget} bytes available ({space}-bytes)"
+                f"{need} bytes of {what} are live, {budget} bytes available ({space}-bytes)"
             )
         raise CompileError(
-            f"tile-plan-memory: the {space} buffers do not fit after {max(1, self.max_memplan_attempts)} "
+            f"tile-plan-memory: the {what} do not fit after {max(1, self.max_memplan_attempts)} "
             f"placement attempts: the best plan needs {peak} bytes (at most {need} bytes are live, at "
             f"'{o.name}' op \"{_src(o)}\"), {budget} bytes available ({space}-bytes)"
         )
