@@ -151,14 +151,23 @@ def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> on
 
 def package_contents(module: ModuleOp, configuration: dict[str, Any] | None = None) -> PackageContents:
     """What :func:`axc.runtime.package.save_package` needs for a module holding one ``aipu.program``:
-    the assembly, the constants file, one ONNX model per host segment, the configuration."""
+    the assembly, the constants file, one ONNX model per host segment, the configuration.
+
+    A segment index appears at most once per task list; the task lists of a Batch-x program call
+    the same segments on their own buffers (one model each, that of the first task list)."""
     prog = program_op(module)
     segments: dict[int, bytes] = {}
-    for op in prog.walk():
-        if isinstance(op, aipu.HostOp):
-            seg = op.instr()["segment"]
-            if seg in segments:
-                raise CompileError(f"host segment {seg} appears twice in the program")
-            segments[seg] = host_segment_model(op, f"segment_{seg}").SerializeToString()
+    for tl in prog.body.block.ops:
+        if not isinstance(tl, aipu.TaskListOp):
+            continue
+        seen: set[int] = set()
+        for op in tl.walk():
+            if isinstance(op, aipu.HostOp):
+                seg = op.instr()["segment"]
+                if seg in seen:
+                    raise CompileError(f"host segment {seg} appears twice in the task list of core {tl.core_id}")
+                seen.add(seg)
+                if seg not in segments:
+                    segments[seg] = host_segment_model(op, f"segment_{seg}").SerializeToString()
     return PackageContents(program=format_program(aipu.program_of(prog)), constants=aipu.constants_of(prog),
                            host_segments=segments, configuration=dict(configuration or {}))

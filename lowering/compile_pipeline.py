@@ -11,6 +11,11 @@ Levels and the passes that end them::
     quant -> convert-onnx-to-quant
     tile  -> convert-quant-to-tile, tile-plan-memory
     aipu  -> convert-tile-to-aipu
+
+``aipu_cores_used`` = x selects the multi-core mode of the configuration reference: 1 is Batch-1
+(one core's program; the runtime may run copies of it, one per core), x > 1 is Batch-x
+(``tile-plan-memory{cores=x}`` plans x copies of the per-core buffers in the shared budget and
+``convert-tile-to-aipu{cores=x}`` emits x task lists that run x frames at once).
 """
 
 from __future__ import annotations
@@ -125,6 +130,7 @@ def pipeline_stages(
         "ddr-bytes": mem["ddr"],
         "buffer-promotion": cfg.enable_buffer_promotion,
         "max-memplan-attempts": cfg.max_memplan_attempts,
+        "cores": cfg.aipu_cores_used,  # Batch-x: x cores share the L2 / DDR budget (1: Batch-1)
     }
     stages.append(Stage(_with_options("tile-plan-memory", plan), "tile"))
     stages.append(

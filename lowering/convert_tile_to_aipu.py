@@ -3,8 +3,16 @@
 Guarantees:
 
 * ``func.func @main`` (planned by ``tile-plan-memory``: every ``tile.alloc`` / ``tile.constant`` has
-  an ``offset``) is replaced by one ``aipu.program`` with one ``aipu.task_list`` (the program of one
-  core; ``cores`` Batch-1 instances of it run side by side, recorded as ``instances``).
+  an ``offset``) is replaced by one ``aipu.program`` with one ``aipu.task_list`` per core
+  (``instances``, default 1: Batch-1 copies of the whole program the runtime may run side by side,
+  recorded in the header for the cycle model).
+* Batch-x (``cores`` = x > 1, planned by ``tile-plan-memory{cores=x}``: the module's
+  ``tile.multicore`` layout, which ``cores`` must match): x task lists and ``batch = x``. Core k's
+  list is core 0's with every L2 / DDR address of a per-core buffer (at or above the shared
+  constants) moved by ``k * stride`` of its space (:class:`axc.runtime.multicore.CoreLayout`),
+  token ids moved by ``k * T`` (T = the tokens of one core: no token is shared between cores, the
+  cores share only read-only constants), and a copy of every host segment; frame k's I/O are core
+  k's buffers (``aipu.io ... frame = k``). L1 addresses stay (each core has its own L1).
 * Buffers resolve to (space, address = offset); ``tile.constant`` becomes ``aipu.data``; the
   ``input`` / ``output`` buffers become ``aipu.io`` in the order of ``axc.input_names`` /
   ``axc.output_names``, with their logical shape and quantization.
@@ -46,9 +54,12 @@ from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
 from axc.dialects import aipu, tile
+from axc.passes.tile_plan_memory import core_layout
 from axc.runtime.cycle_model import instruction_cycles
+from axc.runtime.errors import CompileError
 from axc.runtime.hardware import AIPU_V1
 from axc.runtime.isa import HostBuffer, Instr, Mem, RangeTracker, accesses, default_memory, dma_engine, make_instr
+from axc.runtime.multicore import SHARED_SPACES, CoreLayout
 
 __all__ = ["ConvertTileToAipuPass"]
 
@@ -132,7 +143,8 @@ class ConvertTileToAipuPass(ModulePass):
 
     name = "convert-tile-to-aipu"
 
-    cores: int = 1  # Batch-1 instances (aipu_cores_used)
+    cores: int = 1  # Batch-x: cores running one frame each (aipu_cores_used; must match the plan)
+    instances: int = 1  # Batch-1 copies of the program recorded in the header
     frequency: int = AIPU_V1.frequency_hz
     dual_channel: bool = True
     schedule: bool = True
@@ -147,9 +159,19 @@ class ConvertTileToAipuPass(ModulePass):
             raise _fail("the module has no func.func @main")
         if not 1 <= self.cores <= AIPU_V1.cores:
             raise _fail(f"cores must be in [1, {AIPU_V1.cores}], got {self.cores}")
+        if not 1 <= self.instances <= AIPU_V1.cores // self.cores:
+            raise _fail(f"instances must be in [1, {AIPU_V1.cores // self.cores}] ({AIPU_V1.cores} cores / "
+                        f"cores={self.cores}), got {self.instances}")
         if not 20_000_000 <= self.frequency <= AIPU_V1.frequency_hz:
             raise _fail(f"frequency must be in [20000000, {AIPU_V1.frequency_hz}] Hz, got {self.frequency}")
-        prog = _Converter(self, fn).run()
+        try:
+            layout = core_layout(op)
+        except CompileError as e:
+            raise _fail(str(e)) from None
+        if layout.cores != self.cores:
+            raise _fail(f"cores={self.cores} but the memory plan is for {layout.cores} core(s): run "
+                        f"tile-plan-memory{{cores={self.cores}}} first")
+        prog = _Converter(self, fn, layout).run()
         op.body.block.insert_op_before(prog, fn)
         fn.detach()
         fn.erase(safe_erase=False)
@@ -159,9 +181,10 @@ class ConvertTileToAipuPass(ModulePass):
 
 
 class _Converter:
-    def __init__(self, opts: ConvertTileToAipuPass, fn: func.FuncOp):
+    def __init__(self, opts: ConvertTileToAipuPass, fn: func.FuncOp, layout: CoreLayout):
         self.opts = opts
         self.fn = fn
+        self.layout = layout
         d = default_memory()
         self.memory = {"l1": opts.l1_bytes or d["l1"], "l2": opts.l2_bytes or d["l2"], "ddr": opts.ddr_bytes or d["ddr"]}
         self.bufs: dict[SSAValue, _Buf] = {}
@@ -182,7 +205,25 @@ class _Converter:
         et = str(t.element_type)
         if et not in ("i8", "i32", "f32"):
             raise _fail(f"{_describe(op)}: unsupported element type {et}")
-        return _Buf(tile.space_of(t), op.offset.value.data, tuple(t.get_shape()), tile.element_bytes(t), et)
+        b = _Buf(tile.space_of(t), op.offset.value.data, tuple(t.get_shape()), tile.element_bytes(t), et)
+        self._check_region(op, b)
+        return b
+
+    def _check_region(self, op: tile.AllocOp | tile.ConstantOp, b: _Buf) -> None:
+        """Batch-x: a constant lies in the shared prefix of its space, any other L2 / DDR buffer in
+        core 0's region (so relocating by address moves exactly the per-core buffers)."""
+        lay = self.layout
+        if lay.cores == 1 or b.space not in SHARED_SPACES:
+            return
+        lo, hi = b.address, b.address + tile.buffer_bytes(op.result.type)  # type: ignore[arg-type]
+        shared, stride = lay.shared[b.space], lay.stride[b.space]
+        if isinstance(op, tile.ConstantOp):
+            if hi > shared:
+                raise _fail(f"{_describe(op)} \"{op.buffer_name.data}\" at {b.space}[{lo}, {hi}) must lie in the "
+                            f"shared constants [0, {shared}) of the {lay.cores}-core plan")
+        elif lo < shared or hi > shared + stride:
+            raise _fail(f"{_describe(op)} \"{op.buffer_name.data}\" at {b.space}[{lo}, {hi}) must lie in core 0's "
+                        f"region [{shared}, {shared + stride}) of the {lay.cores}-core plan")
 
     def _get(self, v: SSAValue, user: Operation) -> _Buf:
         b = self.bufs.get(v)
@@ -409,22 +450,29 @@ class _Converter:
             if i in wanted:
                 items[i].token = next_token
                 next_token += 1
-        ops: list[Operation] = []
-        for i in order:
-            if i in waits_before:
-                ops.append(aipu.instr_op("wait", tokens=tuple(items[d].token for d in waits_before[i])))
-            it = items[i]
-            values = dict(it.instr.args)
-            if it.token is not None:
-                values["signal"] = it.token
-            new = aipu.INSTRUCTION_OPS[it.instr.op].from_values(values, [Region()] if it.host is not None else [])
-            if it.host is not None:
-                self._move_body(it.host, new)
-            ops.append(new)
-        if final:
-            ops.append(aipu.instr_op("wait", tokens=tuple(items[i].token for i in final)))
+        lay = self.layout
+        lists: list[Operation] = []
+        first: dict[int, Operation] = {}  # item -> its op in core 0's list (host bodies are cloned from it)
+        for core in range(lay.cores):
+            shift = core * next_token  # core k's tokens: T * k + core 0's
+            ops: list[Operation] = []
+            for i in order:
+                if i in waits_before:
+                    ops.append(aipu.instr_op("wait", tokens=tuple(items[d].token + shift for d in waits_before[i])))
+                it = items[i]
+                values: dict[str, Any] = dict(lay.relocate(it.instr, core).args)
+                if it.token is not None:
+                    values["signal"] = it.token + shift
+                regions = [] if it.host is None else [Region() if core == 0 else first[i].regions[0].clone()]
+                new = aipu.INSTRUCTION_OPS[it.instr.op].from_values(values, regions)
+                if it.host is not None and core == 0:
+                    self._move_body(it.host, new)
+                    first[i] = new
+                ops.append(new)
+            if final:
+                ops.append(aipu.instr_op("wait", tokens=tuple(items[i].token + shift for i in final)))
+            lists.append(aipu.TaskListOp.from_values({"core": core}, [Region(Block(ops))]))
 
-        task_list = aipu.TaskListOp.from_values({"core": 0}, [Region(Block(ops))])
         order_in = self._names("axc.input_names")
         order_out = self._names("axc.output_names")
 
@@ -432,9 +480,15 @@ class _Converter:
             names = order_in if kind == "input" else order_out
             return names.index(name) if name in names else len(names)
 
-        ios = sorted(self.io, key=lambda x: (x[0] != "input", rank(x[0], x[1])))
-        body = [*self.data_ops, *(io for _, _, io in ios), task_list]
-        values = {"cores": 1, "frequency": self.opts.frequency, "instances": self.opts.cores,
+        ios: list[Operation] = []
+        for _, _, io in sorted(self.io, key=lambda x: (x[0] != "input", rank(x[0], x[1]))):
+            ios.append(io)
+            for core in range(1, lay.cores):
+                v = io.values()
+                ios.append(aipu.IoOp.from_values(v | {"at": lay.shift(v["at"], core), "frame": core}))
+        body = [*self.data_ops, *ios, *lists]
+        values = {"cores": lay.cores, "frequency": self.opts.frequency, "instances": self.opts.instances,
+                  "batch": lay.cores if lay.cores > 1 else None,
                   "l1_size": self.memory["l1"], "l2_size": self.memory["l2"], "ddr_size": self.memory["ddr"]}
         return aipu.ProgramOp.from_values(values, [Region(Block(body))])
 

@@ -1,10 +1,18 @@
 // RUN: ax-opt %s -p convert-tile-to-aipu --split-input-file | filecheck %s
-// RUN: ax-opt %s -p 'convert-tile-to-aipu{cores=4 frequency=400000000 dual-channel=false}' --split-input-file | filecheck %s --check-prefix=OPTS
+// RUN: ax-opt %s -p 'convert-tile-to-aipu{instances=4 frequency=400000000 dual-channel=false}' --split-input-file | filecheck %s --check-prefix=OPTS
+// RUN: not ax-opt %s -p 'convert-tile-to-aipu{cores=2}' --split-input-file 2>&1 | filecheck %s --check-prefix=UNPLANNED
+// RUN: not ax-opt %s -p 'convert-tile-to-aipu{cores=5}' --split-input-file 2>&1 | filecheck %s --check-prefix=CORES
+// RUN: not ax-opt %s -p 'convert-tile-to-aipu{instances=0}' --split-input-file 2>&1 | filecheck %s --check-prefix=INSTANCES
 
 // Options: Batch-1 instances, the clock, one DMA channel.
 // OPTS:       aipu.program cores = 1, frequency = 400000000, instances = 4
 // OPTS-NOT:   channel = 1
 // OPTS:       aipu.program cores = 1, frequency = 400000000, instances = 4
+
+// Batch-x needs a plan for x cores (tile-plan-memory{cores=x}); bad core / instance counts.
+// UNPLANNED:  convert-tile-to-aipu: cores=2 but the memory plan is for 1 core(s): run tile-plan-memory{cores=2} first
+// CORES:      convert-tile-to-aipu: cores must be in [1, 4], got 5
+// INSTANCES:  convert-tile-to-aipu: instances must be in [1, 4] (4 cores / cores=1), got 0
 
 // A planned conv tile: weights / table / input loaded into L1 (constants on DMA channel 1), the
 // MVM waits for the three loads, the store waits for the MVM; the frame ends waiting for the store.
