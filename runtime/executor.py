@@ -35,6 +35,7 @@ from .errors import AxcError, InputDataError
 from .host_segment import HostSegment
 from .instructions import Run, WeightPool, decode
 from .isa import HostBuffer, IODecl, Instr, Mem, Program, accesses, prod
+from .multicore import batch_groups
 from .quantization import dequantize, quantize
 
 if TYPE_CHECKING:
@@ -171,43 +172,59 @@ class Executor:
             to_stored(np.asarray(x, np.int8).reshape(b.shape), raw)
 
     def write_input(self, decl: IODecl, x: np.ndarray) -> None:
-        """Store a logical input tensor (batch 1; int8, or float32 for an f32 input) into its buffer
-        (into every core's L1 if the buffer is in L1)."""
+        """Store a logical input tensor (one frame of the model, batch B = ``decl.shape[0]``; int8,
+        or float32 for an f32 input) into its buffer, the buffer of frame ``decl.frame`` (into every
+        core's L1 if the buffer is in L1)."""
         cores = list(self.program.task_lists) if decl.at.space == "l1" else [0]
         for core in cores:
             self.write_logical(core, decl, x)
 
     def read_output(self, decl: IODecl) -> np.ndarray:
+        """The logical tensor (one frame) held by an output buffer (that of frame ``decl.frame``)."""
         return self.read_logical(0, decl)
 
     def run_quantized(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """One frame with the I/O as stored: ``inputs`` name -> int8 (f32 for an f32 input) logical
-        tensor of batch 1; returns the outputs the same way."""
-        for d in self.program.inputs:
-            self.write_input(d, inputs[d.name])
+        """One execution with the I/O as stored: ``inputs`` name -> int8 (f32 for an f32 input)
+        logical tensors of the program's ``batch`` frames stacked on axis 0 (Batch-1: one frame,
+        shape (B, ...) with B the model's batch, usually 1; Batch-x: (x * B, ...), frame k on core
+        k); returns the outputs stacked the same way. Raises :class:`InputDataError` for an array
+        that does not hold ``batch`` frames."""
+        batch = self.program.batch
+        for d in self.program.io:
+            if d.kind == "input":
+                self.write_input(d, _frame(inputs[d.name], d, batch))
         self.execute()
-        return {d.name: self.read_output(d) for d in self.program.outputs}
+        if batch == 1:
+            return {d.name: self.read_output(d) for d in self.program.outputs}
+        frames = {(d.name, d.frame): d for d in self.program.io if d.kind == "output"}
+        return {d.name: np.concatenate([self.read_output(frames[(d.name, k)]) for k in range(batch)])
+                for d in self.program.outputs}
 
     def run(self, inputs: Mapping[str, np.ndarray],
             quant: Mapping[str, tuple[float, int]] | None = None) -> dict[str, np.ndarray]:
-        """Float I/O, frames stacked on the batch axis: quantize, run frame by frame, dequantize.
+        """Float I/O, frames stacked on the batch axis: quantize, run, dequantize.
 
-        ``quant`` overrides the (scale, zero point) of an I/O name (the package manifest's values).
+        A frame is one batch of the model (B rows of axis 0, B = 1 for almost every model). Frames
+        run in executions of the program's ``batch`` frames (Batch-1: one by one; Batch-x: x at a
+        time, frame k of a group on core k); a last group of fewer than x frames is padded by
+        repeating its last real frame, and only the real frames' outputs are returned
+        (:func:`axc.runtime.multicore.batch_groups`). ``quant`` overrides the (scale, zero point)
+        of an I/O name (the package manifest's values).
         """
         q = dict(quant or {})
         qp = {d.name: q.get(d.name, (d.scale, d.zp)) for d in self.program.io}
         frames = {k: np.asarray(v) for k, v in inputs.items()}
         n = min((frames[d.name].shape[0] // max(d.shape[0], 1) for d in self.program.inputs), default=1)
         outs: dict[str, list[np.ndarray]] = {d.name: [] for d in self.program.outputs}
-        for f in range(n):
+        for group, real in batch_groups(max(n, 1), self.program.batch):
             qin = {}
             for d in self.program.inputs:
                 b = d.shape[0]  # a frame is one batch of the model (1 for almost every model)
-                x = np.asarray(frames[d.name][f * b: (f + 1) * b], np.float32)
+                x = np.concatenate([np.asarray(frames[d.name][f * b: (f + 1) * b], np.float32) for f in group])
                 qin[d.name] = x if d.dtype == "f32" else quantize(x, *qp[d.name])
             res = self.run_quantized(qin)
             for d in self.program.outputs:
-                y = res[d.name]
+                y = res[d.name][: real * max(d.shape[0], 1)]
                 outs[d.name].append(y if d.dtype == "f32" else dequantize(y, *qp[d.name]))
         return {k: np.concatenate(v, axis=0) for k, v in outs.items()}
 
@@ -243,6 +260,19 @@ class Executor:
                 desc = ", ".join(f"core {c} at line {i.line} waits for {list(i['tokens'])}"
                                  for c, i in blocked.items())
                 raise ExecutionError(f"deadlock: {desc}")
+
+
+def _frame(x: np.ndarray, d: IODecl, batch: int) -> np.ndarray:
+    """Frame ``d.frame`` of ``batch`` frames stacked on axis 0 (Batch-1: ``x`` as given)."""
+    if batch == 1:
+        return x
+    x = np.asarray(x)
+    b = max(d.shape[0], 1) if d.shape else 1
+    if x.ndim != len(d.shape) or x.shape[0] != batch * b or tuple(x.shape[1:]) != tuple(d.shape[1:]):
+        want = (batch * b, *d.shape[1:])
+        raise InputDataError(f"input \"{d.name}\": a {batch}-frame execution takes shape {want} (frames "
+                             f"stacked on axis 0), got {x.shape}")
+    return x[d.frame * b: (d.frame + 1) * b]
 
 
 def _instruction_error(ins: Instr, e: Exception) -> ExecutionError:

@@ -4,7 +4,9 @@ Layout::
 
     PKG/
       manifest.json        format, compiler version, inputs / outputs (ONNX names, shapes, dtypes,
-                           quantization), the configuration used, sha256 + size of every file
+                           quantization), the configuration used, the program header (cores,
+                           instances, batch, mode "Batch-1" / "Batch-x", frequency), sha256 + size
+                           of every file
       program.aipu.s       the AIPU program (assembly text, runtime/asm.lark)
       constants.bin        every .data blob, addressed by offset from the assembly
       host/segment_N.onnx  host segments (ONNX models run on the CPU with the float kernels)
@@ -149,7 +151,7 @@ def save_package(path: str | os.PathLike[str], contents: PackageContents) -> Pat
         "configuration": configuration,
         "source_model": contents.source,
         "program": {"file": PROGRAM_FILE, "cores": program.cores, "instances": program.instances,
-                    "frequency": program.frequency},
+                    "batch": program.batch, "mode": program.mode, "frequency": program.frequency},
         "constants": CONSTANTS_FILE,
         "host_segments": [host_file(s) for s in sorted(contents.host_segments)],
         "files": {name: {"sha256": _sha256(data), "bytes": len(data)} for name, data in files.items()},
@@ -356,6 +358,10 @@ def load_package(path: str | os.PathLike[str]) -> Package:
         segments[seg] = s
 
     _check_io(manifest, program, str(mpath))
+    batch = manifest["program"].get("batch", 1)  # packages written before Batch-x have no batch: Batch-1
+    if batch != program.batch:
+        raise _fail(str(mpath), f"program batch {batch!r} does not match the program's batch {program.batch} "
+                                f"({PROGRAM_FILE})")
     return Package(root, manifest, text, program, constants, host, segments)
 
 
