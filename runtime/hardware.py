@@ -43,6 +43,11 @@ class Hardware:
     dma_ddr_bytes_per_cycle: int = 16
     dma_setup_cycles: int = 32
     dma_channels: int = 2  # [CFG] dma_dual_channel
+    # Shared by the cores: the DDR interface and the L2 carry this many bytes per cycle in total,
+    # i.e. 4 DMA transfers at a time at the per-transfer rates above: as many as one core's DMA
+    # queues (core and system DMA, 2 channels each), so only several cores contend. [MODEL]
+    ddr_bytes_per_cycle: int = 64
+    l2_bytes_per_cycle: int = 256
     instruction_issue_cycles: int = 4  # per task-list entry [MODEL]
     # Memories. [CFG] defaults
     l1_size: int = 4_194_304  # l1_size_used
