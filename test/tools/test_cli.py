@@ -65,16 +65,53 @@ def test_random_calibration_is_announced(tmp_path: Path) -> None:
     assert "seeded random frames" in proc.stderr
 
 
-def test_print_pipeline_reproduces_emit_aipu(tmp_path: Path) -> None:
-    """ax-opt with the printed pipeline on --emit onnx IR gives exactly --emit aipu."""
+@pytest.mark.parametrize("cores", [1, 4])
+def test_print_pipeline_reproduces_emit_aipu(tmp_path: Path, cores: int) -> None:
+    """ax-opt with the printed pipeline on --emit onnx IR gives exactly --emit aipu (Batch-1, Batch-4)."""
     model, calib = DIGITS / "digits_cnn.onnx", DIGITS / "digits_calib.npz"
-    pipeline = tool("ax-compile", model, "--print-pipeline", "--calibration-data", calib).stdout.strip()
+    mode = ("--set", f"aipu_cores_used={cores}")
+    pipeline = tool("ax-compile", model, "--print-pipeline", "--calibration-data", calib, *mode).stdout.strip()
     assert pipeline.startswith("builtin.module(") and "convert-tile-to-aipu" in pipeline
+    assert f"max-memplan-attempts=5 cores={cores}}}" in pipeline and f"convert-tile-to-aipu{{cores={cores} " in pipeline
     assert tool("ax-compile", model, "--emit", "onnx", "-o", tmp_path / "m.onnx.mlir").returncode == 0
-    assert tool("ax-compile", model, "--emit", "aipu", "-o", tmp_path / "m.aipu.mlir", "--calibration-data", calib).returncode == 0
+    emitted = tool("ax-compile", model, "--emit", "aipu", "-o", tmp_path / "m.aipu.mlir", "--calibration-data", calib, *mode)
+    assert emitted.returncode == 0, emitted.stderr
     by_hand = tool("ax-opt", tmp_path / "m.onnx.mlir", f"--pass-pipeline={pipeline}")
     assert by_hand.returncode == 0, by_hand.stderr
     assert by_hand.stdout.strip() == (tmp_path / "m.aipu.mlir").read_text().strip()
+    assert f"aipu.program cores = {cores}," in by_hand.stdout
+
+
+def test_batch4_package_runs_and_profiles(tmp_path: Path) -> None:
+    pkg = tmp_path / "b4.pkg"
+    proc = tool("ax-compile", DIGITS / "digits_cnn.onnx", "-o", pkg, "--calibration-data", DIGITS / "digits_calib.npz",
+                "--set", "aipu_cores_used=4")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((pkg / "manifest.json").read_text())["program"]["mode"] == "Batch-4"
+    data = np.load(DIGITS / "digits_test.npz")
+    np.savez(tmp_path / "in.npz", image=data["image"][:7])
+    run = tool("ax-run", pkg, "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "out.npz", "--profile")
+    assert run.returncode == 0, run.stderr
+    assert "mode Batch-4 (4 frames per execution on 4 cores)" in run.stdout
+    assert np.load(tmp_path / "out.npz")["probabilities"].shape == (7, 10)
+
+
+def test_batch4_activations_that_do_not_fit_four_times(tmp_path: Path) -> None:
+    """Digits fits Batch-1 in a quarter of the memory capped to 4 KiB of L2 and 64 KiB of DDR: its
+    activations stay in L2 and 46,656 bytes of DDR hold constants and I/O. Four cores' copies of the
+    activations overflow L2 into DDR, where 42,496 bytes of constants + 4 x 8,256 do not fit."""
+    caps = ("--set", "resources_used=0.25", "--set", "l2_constraint=4096", "--set", "ddr_constraint=65536",
+            "--calibration-frames", "1")
+    one = tool("ax-compile", DIGITS / "digits_cnn.onnx", "-o", tmp_path / "b1.pkg", *caps)
+    assert one.returncode == 0, one.stderr
+    four = tool("ax-compile", DIGITS / "digits_cnn.onnx", "-o", tmp_path / "b4.pkg", *caps, "--set", "aipu_cores_used=4")
+    assert_one_line_error(four, "ax-compile", "tile-plan-memory", "ddr", "4 cores", "65536 bytes available")
+    assert not (tmp_path / "b4.pkg").exists()
+
+
+def test_cores_out_of_range_is_a_config_error(tmp_path: Path) -> None:
+    proc = tool("ax-compile", DIGITS / "digits_cnn.onnx", "--print-pipeline", "--set", "aipu_cores_used=5")
+    assert_one_line_error(proc, "ax-compile", "aipu_cores_used", "5")
 
 
 @pytest.mark.parametrize("level,marker", [("onnx", "onnx.Conv"), ("quant", "quant.conv2d"), ("tile", "tile.dma"), ("aipu", "aipu.mvm")])
