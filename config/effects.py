@@ -122,12 +122,17 @@ PROPERTY_EFFECTS: dict[str, str] = {
     # device, cores and memory sizes
     "frequency": "convert-tile-to-aipu{frequency}: cycles -> seconds in the cycle model",
     "aipu_cores_used": (
-        "convert-tile-to-aipu{cores}: number of per-core task lists; runtime multi-core dispatch"
+        "tile-plan-memory{cores} and convert-tile-to-aipu{cores}: 1 is Batch-1 (one core's program); "
+        "x > 1 is Batch-x (constants once and x copies of the activations and I/O in the L2 / DDR "
+        "budget, x task lists that the runtime always runs together on x frames, one per core)"
     ),
     "resources_used": (
         "memory budget: the fraction of L2 and DDR given to tile-plan-memory{l2-bytes ddr-bytes}"
     ),
-    "multicore_mode": "runtime: how multi-core execution is organised",
+    "multicore_mode": (
+        "runtime: how the host drives multi-core execution (processes, threads, ...); axc's "
+        "Batch-x comes from aipu_cores_used and its runtime runs one execution at a time"
+    ),
     "l1_size_reserved": (
         "memory budget: L1 bytes reserved for the system ({l1-bytes} = used - reserved)"
     ),

@@ -161,6 +161,13 @@ MULTICORE = """\
 - **Batch-x**: `aipu_cores_used = x`, `resources_used = 1.0`. The x cores share all on-chip memory
   and run each inference together (potentially higher throughput, higher latency).
 
+In axc, `aipu_cores_used = x > 1` makes `tile-plan-memory{cores=x}` lay out each of L2 and DDR as
+[constants, once][core 0's activations and I/O]...[core x-1's] within the budget (L1 is private to
+each core) and `convert-tile-to-aipu{cores=x}` emit x task lists (`batch = x` in the program). The
+runtime runs x frames per execution, frame k on core k; a last group of fewer than x frames is
+padded by repeating its last frame and only the real outputs are returned. `ax-run --profile`
+shows the mode and the frames per second of x frames per execution (docs/isa.md).
+
 `aipu_cores_used` is 1 to 4 and `resources_used` a multiple of 0.25 in (0, 1]. The models of one
 card form a cascade that shares the AIPU: their `resources_used` must sum to at most 1.0, for
 example 3 cores with 0.75 and 1 core with 0.25. `axc.config.check_card_budget(card)` checks this
