@@ -2,7 +2,7 @@
 
 The instructions and their operands are those of :data:`axc.runtime.isa.ISA` (one table shared with
 the assembly parser and the runtime, docs/isa.md): every instruction op is generated from it, keeps
-its operands as properties, and is verified by :func:`axc.runtime.isa.check_instr`. The structure:
+its operands as properties, and is verified by :func:`axc.runtime.isa_checks.check_instr`. The structure:
 
 * ``aipu.program`` (region: ``aipu.data``, ``aipu.io``, one ``aipu.task_list`` per core) with the
   header: ``cores``, ``frequency`` (Hz), ``instances`` (Batch-1 copies), ``batch`` (frames per
@@ -69,7 +69,7 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
-from axc.runtime import isa
+from axc.runtime import isa, isa_checks
 from axc.runtime.isa import AsmError, DataBlob, HostBuffer, Instr, IODecl, Mem, Program
 
 # --------------------------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ class InstructionOp(AipuOp):
         super().verify_()
         ins = self.instr()
         try:
-            isa.check_instr(ins, _program_memory(self))
+            isa_checks.check_instr(ins, _program_memory(self))
         except AsmError as e:
             raise VerifyException(f"'{self.name}' op {e.message.removeprefix(ins.describe()).strip()}") from None
         if self.MNEMONIC == "host":
@@ -531,7 +531,7 @@ class IoOp(AipuOp):
         if d.frame < 0:
             raise VerifyException(f"'aipu.io' op frame must be >= 0, got {d.frame}")
         try:
-            isa.check_hostbuf(d, f"'aipu.io' op \"{d.name}\"")
+            isa_checks.check_hostbuf(d, f"'aipu.io' op \"{d.name}\"")
         except AsmError as e:
             raise VerifyException(e.message) from None
 
@@ -571,7 +571,7 @@ class ProgramOp(AipuOp):
                     raise VerifyException(f"'aipu.program' op has two task lists for core {op.core_id}")
                 cores.append(op.core_id)
         try:
-            isa.check_program(program_of(self))
+            isa_checks.check_program(program_of(self))
         except AsmError as e:
             raise VerifyException(f"'aipu.program' op {e.message}") from None
 

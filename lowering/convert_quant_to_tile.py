@@ -35,21 +35,23 @@ Guarantees (docs/architecture.md, "The tile level"):
   shares the quant constant's bytes).
 
 The conversion is a single forward walk (the state it carries, buffers and the writers of every
-box, is global), with one lowering method per source op (``_lower_<op>``).
+box, is global), with one lowering method per source op (``_lower_<op>``). Code layout: this module
+holds the pass and the ``_lower_<op>`` methods; tile_builder.py the buffers, DMAs and tokens,
+tiling_search.py the tiling search, tile_storage_plan.py the output buffers and concat aliases
+planned before the walk, tile_host_segments.py the host segments.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import builtin, func
 from xdsl.dialects.builtin import (
     ArrayAttr,
-    BytesAttr,
     DenseIntOrFPElementsAttr,
     StringAttr,
     TensorType,
@@ -57,283 +59,44 @@ from xdsl.dialects.builtin import (
     i8,
     i32,
 )
-from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
 from axc.dialects import onnx, quant, tile
-from axc.dialects.tile import f64_array, i64_array, i64_attr, memref
+from axc.dialects.tile import i64_array, i64_attr
+from axc.lowering.tile_builder import (
+    ALIGN,
+    Lowering,
+    Store,
+    _hwc,
+    _shape,
+    aligned,
+    axis_window,
+    concat_dim,
+    dedup,
+    dense,
+    describe,
+    split_even,
+    src_name,
+)
+from axc.lowering.tile_host_segments import HostSegmentsMixin
+from axc.lowering.tile_storage_plan import StoragePlanMixin
+from axc.lowering.tiling_search import Geom, search_tiling
 from axc.runtime.errors import CompileError
-from axc.runtime.hardware import AIPU_V1, PWORD_BYTES, pword_padded
+from axc.runtime.hardware import AIPU_V1, PWORD_BYTES
 from axc.runtime.quantization import quantize
 
 __all__ = ["ConvertQuantToTilePass", "ALIGN", "aligned", "axis_window", "split_even"]
 
-#: byte alignment of every buffer (offsets from tile-plan-memory are multiples of it): one PWORD.
-ALIGN = PWORD_BYTES
-
 INPUT_NAMES_ATTR = "axc.input_names"
 OUTPUT_NAMES_ATTR = "axc.output_names"
-
-
-def aligned(n: int, a: int = ALIGN) -> int:
-    return -(-int(n) // a) * a
-
-
-def split_even(n: int, parts: int) -> list[tuple[int, int]]:
-    """``[0, n)`` cut into ``parts`` (<= n) nearly equal consecutive ranges."""
-    parts = max(1, min(parts, n))
-    return [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
-
-
-def axis_window(n: int, o0: int, o1: int, k: int, s: int, d: int, pad_begin: int) -> tuple[int, int, int, int]:
-    """Input range and tile pads of outputs ``[o0, o1)`` of a sliding window along one axis.
-
-    Returns ``(r0, r1, pad_b, pad_e)``: the real input rows ``[r0, r1)`` the windows reach and the
-    rows they reach before / after the image (so that ``output_size(r1 - r0, k, s, pad_b, pad_e, d)
-    == o1 - o0``).
-    """
-    eff = d * (k - 1) + 1
-    start = o0 * s - pad_begin
-    end = (o1 - 1) * s - pad_begin + eff
-    return max(0, start), min(n, end), max(0, -start), max(0, end - n)
-
-
-def _src_name(op: Operation) -> str:
-    a = op.attributes.get("onnx_name")
-    return a.data if isinstance(a, StringAttr) else op.name
-
-
-def _describe(op: Operation) -> str:
-    return f"'{op.name}' op \"{_src_name(op)}\""
-
-
-def _shape(v: SSAValue) -> tuple[int, ...]:
-    t = v.type
-    assert isinstance(t, TensorType)
-    return tuple(t.get_shape())
-
-
-def _hwc(v: SSAValue, op: Operation | None = None) -> tuple[int, int, int]:
-    """HWC extents of a logical (1, C, H, W) or (1, C) tensor."""
-    s = _shape(v)
-    if len(s) == 4 and s[0] == 1:
-        return s[2], s[3], s[1]
-    if len(s) == 2 and s[0] == 1:
-        return 1, 1, s[1]
-    who = _describe(op) if op is not None else "a value"
-    raise CompileError(f"convert-quant-to-tile: {who}: tensors must be (1, C, H, W) or (1, C), got {list(s)}")
-
-
-def _dense(data: np.ndarray | BytesAttr, shape: Sequence[int], el: Attribute) -> DenseIntOrFPElementsAttr:
-    """A dense attribute from raw bytes (one copy of a numpy array, none of a BytesAttr)."""
-    b = data if isinstance(data, BytesAttr) else BytesAttr(np.ascontiguousarray(data).tobytes())
-    return DenseIntOrFPElementsAttr(TensorType(el, list(shape)), b)
 
 
 def _numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     from axc.lowering.onnx_importer import numpy_from_dense
 
     return numpy_from_dense(attr)
-
-
-def _concat_dim(o: quant.ConcatOp) -> int:
-    """The HWC dimension (0 = H, 1 = W, 2 = C) a concat joins along."""
-    rank = len(_shape(o.output))
-    axis = o.axis.value.data % rank
-    dims = {1: 2, 2: 0, 3: 1} if rank == 4 else {1: 2}
-    if axis not in dims:
-        raise CompileError(f"convert-quant-to-tile: {_describe(o)}: cannot concatenate along axis {axis}")
-    return dims[axis]
-
-
-@dataclass
-class Store:
-    """Where a quant value lives: a box of a root buffer (``off`` + ``hwc`` extents)."""
-
-    buf: SSAValue
-    off: tuple[int, ...]
-    hwc: tuple[int, ...]
-
-    def box(self, lo: Sequence[int], hi: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        return tuple(o + a for o, a in zip(self.off, lo)), tuple(o + b for o, b in zip(self.off, hi))
-
-    @property
-    def whole(self) -> bool:
-        t = self.buf.type
-        assert isinstance(t, builtin.MemRefType)
-        return all(o == 0 for o in self.off) and tuple(t.get_shape()[:2]) == tuple(self.hwc[:2])
-
-
-@dataclass
-class HostSegment:
-    ops: list[Operation] = field(default_factory=list)
-    closed: bool = False
-    emitted: bool = False
-
-
-@dataclass
-class TilingPlan:
-    h_tiles: list[tuple[int, int]]
-    c_tiles: list[tuple[int, int]]
-    need: int
-
-
-@dataclass
-class _Lowering:
-    """The state of one conversion: new ops, buffers, writers of every buffer box."""
-
-    opts: ConvertQuantToTilePass
-    head: list[Operation] = field(default_factory=list)
-    body: list[Operation] = field(default_factory=list)
-    store: dict[SSAValue, Store] = field(default_factory=dict)
-    writes: dict[SSAValue, list[tuple[tuple[int, ...], tuple[int, ...], SSAValue]]] = field(default_factory=dict)
-    out_assign: dict[SSAValue, tuple[str, SSAValue]] = field(default_factory=dict)
-    alias: dict[SSAValue, tuple[SSAValue, tuple[int, int, int]]] = field(default_factory=dict)
-    f32_inputs: dict[SSAValue, SSAValue] = field(default_factory=dict)
-    f32_store: dict[SSAValue, SSAValue] = field(default_factory=dict)
-    seg_of: dict[Operation, HostSegment] = field(default_factory=dict)
-    segments: list[HostSegment] = field(default_factory=list)
-    used_names: dict[str, int] = field(default_factory=dict)
-
-    # -- buffers ------------------------------------------------------------------------------
-    def _unique(self, name: str) -> str:
-        n = self.used_names.get(name, 0)
-        self.used_names[name] = n + 1
-        return name if n == 0 else f"{name}#{n}"
-
-    def pw(self, c: int) -> int:
-        return pword_padded(c, self.opts.pword)
-
-    def new_buffer(self, kind: str, name: str, dims: Sequence[int], el: Attribute, space: str, **props) -> SSAValue:
-        if kind == "activation":
-            name = self._unique(name)
-        a = tile.AllocOp(kind, name, memref(dims, el, space), **props)
-        (self.body if kind == "scratch" else self.head).append(a)
-        return a.result
-
-    def scratch(self, name: str, shape: Sequence[int], el: Attribute = i8) -> SSAValue:
-        return self.new_buffer("scratch", name, shape, el, "l1")
-
-    def constant(self, name: str, value: DenseIntOrFPElementsAttr, src: str) -> SSAValue:
-        c = tile.ConstantOp(value, self._unique(name), self.opts.constant_pool, src=src)
-        self.head.append(c)
-        return c.result
-
-    def activation_store(self, v: SSAValue, name: str, op: Operation | None = None) -> Store:
-        """The storage of a new int8 value ``v``: its alias, its graph-output buffer or a new
-        activation buffer in the workspace pool."""
-        if v in self.store:
-            return self.store[v]
-        hwc = _hwc(v, op)
-        if v in self.alias:
-            root, off = self.alias[v]
-            rs = self.activation_store(root, _src_name(root.owner) if isinstance(root.owner, Operation) else name)
-            s = Store(rs.buf, tuple(a + b for a, b in zip(rs.off, off)), hwc)
-        elif v in self.out_assign:
-            oname, shown = self.out_assign[v]
-            u = quant.uniform_of(shown)
-            buf = self.new_buffer(
-                "output", oname, (*hwc[:2], self.pw(hwc[2])), i8, self.opts.io_pool,
-                scale=u.s, zero_point=u.zp, shape=_shape(shown),
-            )
-            s = Store(buf, (0, 0, 0), hwc)
-        else:
-            buf = self.new_buffer("activation", name, (*hwc[:2], self.pw(hwc[2])), i8, self.opts.workspace_pool)
-            s = Store(buf, (0, 0, 0), hwc)
-        self.store[v] = s
-        return s
-
-    # -- tokens -------------------------------------------------------------------------------
-    def record_write(self, buf: SSAValue, lo: Sequence[int], hi: Sequence[int], token: SSAValue) -> None:
-        self.writes.setdefault(buf, []).append((tuple(lo), tuple(hi), token))
-
-    def read_deps(self, buf: SSAValue, lo: Sequence[int], hi: Sequence[int]) -> list[SSAValue]:
-        out: list[SSAValue] = []
-        for wlo, whi, tok in self.writes.get(buf, ()):
-            if all(a < d and c < b for a, b, c, d in zip(lo, hi, wlo, whi)):
-                out.append(tok)
-        return out
-
-    def dma(self, src: SSAValue, dst: SSAValue, src_off: Sequence[int], dst_off: Sequence[int],
-            sizes: Sequence[int], deps: Sequence[SSAValue], name: str) -> SSAValue:
-        d = tile.DmaOp(src, dst, src_off, dst_off, sizes, _dedup(deps), src=name)
-        self.body.append(d)
-        self.record_write(dst, dst_off, [o + s for o, s in zip(dst_off, sizes)], d.token)
-        return d.token
-
-    def load(self, s: Store, rows: tuple[int, int], chans: tuple[int, int], l1: SSAValue, name: str,
-             extra: Sequence[SSAValue] = ()) -> SSAValue:
-        """DMA rows x all columns x channels of a stored value into an L1 buffer."""
-        lo, hi = s.box((rows[0], 0, chans[0]), (rows[1], s.hwc[1], chans[1]))
-        deps = self.read_deps(s.buf, lo, hi) + list(extra)
-        return self.dma(s.buf, l1, lo, (0, 0, 0), [b - a for a, b in zip(lo, hi)], deps, name)
-
-    def save(self, l1: SSAValue, s: Store, rows: tuple[int, int], chans: tuple[int, int], after: SSAValue,
-             name: str) -> SSAValue:
-        lo, hi = s.box((rows[0], 0, chans[0]), (rows[1], s.hwc[1], chans[1]))
-        return self.dma(l1, s.buf, (0, 0, 0), lo, [b - a for a, b in zip(lo, hi)], [after], name)
-
-
-def _dedup(values: Sequence[SSAValue]) -> list[SSAValue]:
-    seen: set[SSAValue] = set()
-    out: list[SSAValue] = []
-    for v in values:
-        if v not in seen:
-            seen.add(v)
-            out.append(v)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------
-# tiling search
-
-
-def search_tiling(
-    opts: ConvertQuantToTilePass,
-    op: Operation,
-    ho: int,
-    n_units: int,
-    min_c_tiles: int,
-    h_split: Callable[[int], list[tuple[int, int]]],
-    c_split: Callable[[int], list[tuple[int, int]]],
-    working_set: Callable[[tuple[int, int], tuple[int, int]], int],
-) -> TilingPlan:
-    """Smallest tiling (height tiles x channel tiles) whose largest L1 working set fits l1-bytes."""
-    fh = opts.force_h_tiling if opts.force_h_tiling > 0 else 0
-    fc = opts.force_oc_tiling if opts.force_oc_tiling > 0 else 0
-    nh = min(fh or 1, ho)
-    nc = min(max(fc or 1, min_c_tiles), n_units)
-
-    def need_of(nh: int, nc: int) -> tuple[int, list[tuple[int, int]], list[tuple[int, int]]]:
-        hs, cs = h_split(nh), c_split(nc)
-        need = 0
-        for c in cs:
-            for h in hs:
-                need = max(need, working_set(h, c))
-        return need, hs, cs
-
-    need, hs, cs = need_of(nh, nc)
-    attempts = 0
-    while need > opts.l1_bytes:
-        if attempts >= opts.max_tiling_attempts:
-            break
-        cands = []
-        if not fh and nh < ho:
-            cands.append((need_of(min(2 * nh, ho), nc), min(2 * nh, ho), nc))
-        if not fc and nc < n_units:
-            cands.append((need_of(nh, min(2 * nc, n_units)), nh, min(2 * nc, n_units)))
-        if not cands:
-            break
-        (need, hs, cs), nh, nc = min(cands, key=lambda c: c[0][0])
-        attempts += 1
-    if need > opts.l1_bytes:
-        raise CompileError(
-            f"convert-quant-to-tile: {_describe(op)} does not fit in L1: its finest tiling "
-            f"({len(hs)} height x {len(cs)} channel tiles) needs {need} bytes, "
-            f"{opts.l1_bytes} bytes available (l1-bytes)"
-        )
-    return TilingPlan(hs, cs, need)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -372,7 +135,7 @@ class ConvertQuantToTilePass(ModulePass):
         for o in op.walk():
             if o.dialect_name() == "quant":
                 raise PassFailedException(
-                    f"convert-quant-to-tile: {_describe(o)} was not converted (at {o.name} in @main)"
+                    f"convert-quant-to-tile: {describe(o)} was not converted (at {o.name} in @main)"
                 )
 
 
@@ -383,11 +146,11 @@ def _main(module: builtin.ModuleOp) -> func.FuncOp:
     raise CompileError("convert-quant-to-tile: the module has no func.func @main")
 
 
-class _Converter:
+class _Converter(StoragePlanMixin, HostSegmentsMixin):
     def __init__(self, opts: ConvertQuantToTilePass, fn: func.FuncOp):
         self.opts = opts
         self.fn = fn
-        self.L = _Lowering(opts)
+        self.L = Lowering(opts)
         a = fn.attributes.get(INPUT_NAMES_ATTR)
         self.in_names = [s.data for s in a.data] if isinstance(a, ArrayAttr) else [f"arg{i}" for i in range(len(fn.args))]
         a = fn.attributes.get(OUTPUT_NAMES_ATTR)
@@ -395,93 +158,6 @@ class _Converter:
         self.out_names = [s.data for s in a.data] if isinstance(a, ArrayAttr) else [f"out{i}" for i in range(n_out)]
         self.ops = list(fn.body.block.ops)
         self.index = {o: i for i, o in enumerate(self.ops)}
-
-    # -- analysis -----------------------------------------------------------------------------
-    def _plan_outputs(self) -> None:
-        ret = self.fn.body.block.last_op
-        if not isinstance(ret, func.ReturnOp):
-            raise CompileError("convert-quant-to-tile: @main must end with func.return")
-        self.ret = ret
-        for v, name in zip(ret.arguments, self.out_names, strict=True):
-            owner = v.owner
-            if isinstance(owner, quant.DequantizeOp):
-                q = owner.input
-                root = q
-                # the output buffer is the buffer of the value before order-keeping reshapes
-                while isinstance(root.owner, quant.ReshapeOp) and root not in self.L.out_assign:
-                    root = root.owner.input
-                if root not in self.L.out_assign and self._writes_own_buffer(root):
-                    self.L.out_assign[root] = (name, q)  # else copied at the end
-            # f32 outputs (host results, arguments) are handled when the segment is emitted / at the end
-
-    def _writes_own_buffer(self, v: SSAValue) -> bool:
-        return isinstance(v.owner, quant.Conv2dOp | quant.MaxPoolOp | quant.AvgPoolOp | quant.AddOp
-                          | quant.RequantizeOp | quant.ClampOp | quant.ConcatOp)
-
-    def _plan_concat_aliases(self) -> None:
-        host_used: set[SSAValue] = set()
-        for o in self.ops:
-            if isinstance(o, quant.DequantizeOp):
-                host_used.add(o.input)
-        for o in reversed(self.ops):
-            if not isinstance(o, quant.ConcatOp):
-                continue
-            dim = _concat_dim(o)
-            offset = 0
-            seen: set[SSAValue] = set()
-            for v in o.inputs:
-                ext = _hwc(v, o)[dim]
-                ok = (
-                    self._writes_own_buffer(v)
-                    and v not in self.L.alias
-                    and v not in self.L.out_assign
-                    and v not in host_used
-                    and v not in seen
-                )
-                seen.add(v)
-                if ok:
-                    off = [0, 0, 0]
-                    off[dim] = offset
-                    self.L.alias[v] = (o.output, (off[0], off[1], off[2]))
-                offset += ext
-
-    def _plan_segments(self) -> None:
-        """Group host onnx ops into segments, closed once an AIPU op reads one of their results."""
-        L = self.L
-        for o in self.ops:
-            if isinstance(o, onnx.ConstantOp):
-                continue
-            if isinstance(o, onnx.OnnxOp):
-                parents: list[HostSegment] = []
-                for v in o.operands:
-                    p = v.owner
-                    if isinstance(p, Operation) and p in L.seg_of and not L.seg_of[p].closed:
-                        s = L.seg_of[p]
-                        if s not in parents:
-                            parents.append(s)
-                seg = parents[0] if parents else HostSegment()
-                if not parents:
-                    L.segments.append(seg)
-                for other in parents[1:]:
-                    for m in other.ops:
-                        L.seg_of[m] = seg
-                    seg.ops.extend(other.ops)
-                    L.segments.remove(other)
-                seg.ops.append(o)
-                L.seg_of[o] = seg
-                continue
-            if isinstance(o, quant.QuantizeOp | quant.DequantizeOp):
-                continue
-            # an AIPU op (or the return) that reads a quantized host result closes its segment
-            for v in o.operands:
-                p = v.owner
-                if isinstance(p, quant.QuantizeOp) and isinstance(p.input.owner, Operation):
-                    s = L.seg_of.get(p.input.owner)
-                    if s is not None:
-                        s.closed = True
-        # keep member order = program order
-        for s in L.segments:
-            s.ops.sort(key=lambda m: self.index[m])
 
     # -- main walk ------------------------------------------------------------------------------
     def run(self) -> func.FuncOp:
@@ -507,7 +183,7 @@ class _Converter:
                 continue
             handler = _HANDLERS.get(type(o))
             if handler is None:
-                raise PassFailedException(f"convert-quant-to-tile: no tile lowering for {_describe(o)}")
+                raise PassFailedException(f"convert-quant-to-tile: no tile lowering for {describe(o)}")
             handler(self, o)
         new_fn = func.FuncOp("main", ((), ()))
         new_fn.body.block.add_ops([*L.head, *L.body, func.ReturnOp()])
@@ -532,7 +208,7 @@ class _Converter:
             q = quantize(_numpy(src.owner.value), u.s, u.zp)  # type: ignore[arg-type]
             self._constant_activation(o, o.output, q)
         elif not isinstance(src.owner, onnx.OnnxOp):  # a quantized host result is stored by its segment
-            raise CompileError(f"convert-quant-to-tile: {_describe(o)} quantizes a value that is neither a graph "
+            raise CompileError(f"convert-quant-to-tile: {describe(o)} quantizes a value that is neither a graph "
                                f"input, a constant nor a host op result")
 
     def _constant_activation(self, o: Operation, v: SSAValue, q: np.ndarray) -> None:
@@ -540,7 +216,7 @@ class _Converter:
         h, w, c = _hwc(v, o)
         hwc = np.zeros((h, w, L.pw(c)), np.int8)
         hwc[:, :, :c] = q.reshape(c, h, w).transpose(1, 2, 0)
-        buf = L.constant(f"{_src_name(o)}/value", _dense(hwc, hwc.shape, i8), _src_name(o))
+        buf = L.constant(f"{src_name(o)}/value", dense(hwc, hwc.shape, i8), src_name(o))
         L.store[v] = Store(buf, (0, 0, 0), (h, w, c))
 
     def _lower_dequantize(self, o: quant.DequantizeOp) -> None:
@@ -601,119 +277,19 @@ class _Converter:
         shape = _shape(v)
         return self.L.new_buffer("output", name, shape, f32, self.opts.io_pool, shape=shape)
 
-    # -- host segments ----------------------------------------------------------------------------
-    def _emit_segment(self, seg: HostSegment) -> None:
-        L = self.L
-        seg.emitted = True
-        members = set(seg.ops)
-        block = Block()
-        vmap: dict[SSAValue, SSAValue] = {}
-        in_bufs: list[SSAValue] = []
-        params: list[tuple[float, int, tuple[int, ...]]] = []
-        deps: list[SSAValue] = []
-
-        def add_input(key: SSAValue, buf: SSAValue, scale: float, zp: int, shape: tuple[int, ...]) -> SSAValue:
-            arg = block.insert_arg(TensorType(f32, list(shape)), len(block.args))
-            in_bufs.append(buf)
-            params.append((scale, zp, shape))
-            zero = [0] * len(buf.type.get_shape())  # type: ignore[union-attr]
-            deps.extend(L.read_deps(buf, zero, buf.type.get_shape()))  # type: ignore[union-attr]
-            vmap[key] = arg
-            return arg
-
-        new_ops: list[Operation] = []
-        for m in seg.ops:
-            for v in m.operands:
-                if v in vmap:
-                    continue
-                p = v.owner
-                if isinstance(p, onnx.ConstantOp):
-                    c = p.clone()
-                    new_ops.append(c)
-                    vmap[v] = c.results[0]
-                elif isinstance(p, quant.DequantizeOp):
-                    q = p.input
-                    s = self._whole(L.store[q], q)
-                    u = quant.uniform_of(q)
-                    add_input(v, s.buf, u.s, u.zp, _shape(q))
-                elif isinstance(v, BlockArgument):
-                    add_input(v, self._f32_input(v), 1.0, 0, _shape(v))
-                elif isinstance(p, Operation) and p not in members:
-                    if v not in L.f32_store:
-                        raise CompileError(f"convert-quant-to-tile: host op {_describe(m)} reads a value made by {_describe(p)}")
-                    add_input(v, L.f32_store[v], 1.0, 0, _shape(v))
-            c = m.clone(value_mapper=vmap)
-            for a, b in zip(m.results, c.results):
-                vmap[a] = b
-            new_ops.append(c)
-        block.add_ops(new_ops)
-        # outputs: quantized results, f32 values read outside the segment
-        outs: list[tuple[SSAValue, SSAValue, float, int, tuple[int, ...], SSAValue | None]] = []
-        ret_vals = set(self.ret.arguments)
-        for m in seg.ops:
-            for r in m.results:
-                for use in list(r.uses):
-                    user = use.operation
-                    if user in members:
-                        continue
-                    if isinstance(user, quant.QuantizeOp):
-                        if any(o[5] is user.output for o in outs):
-                            continue
-                        u = quant.uniform_of(user.output)
-                        s = L.activation_store(user.output, _src_name(m), user)
-                        outs.append((r, s.buf, u.s, u.zp, _shape(user.output), user.output))
-                    elif r not in L.f32_store:
-                        if r in ret_vals and not isinstance(user, onnx.OnnxOp):
-                            name = self.out_names[list(self.ret.arguments).index(r)]
-                            buf = self._f32_output(name, r)
-                        else:
-                            shape = _shape(r)
-                            buf = L.new_buffer("activation", _src_name(m), shape, f32, self.opts.workspace_pool)
-                        L.f32_store[r] = buf
-                        outs.append((r, buf, 1.0, 0, _shape(r), None))
-        block.add_op(tile.YieldOp([vmap[o[0]] for o in outs]))
-        all_params = params + [(o[2], o[3], o[4]) for o in outs]
-        out_bufs = [o[1] for o in outs]
-        host = tile.HostOp.build(
-            operands=[in_bufs, out_bufs, _dedup(deps)],
-            result_types=[tile.TokenType()],
-            properties={
-                "scales": f64_array([p[0] for p in all_params]),
-                "zero_points": i64_array([p[1] for p in all_params]),
-                "shapes": ArrayAttr([i64_array(p[2]) for p in all_params]),
-                "src": StringAttr(_src_name(seg.ops[0])),
-            },
-            regions=[Region(block)],
-        )
-        L.body.append(host)
-        for b in out_bufs:
-            shape = b.type.get_shape()  # type: ignore[union-attr]
-            L.record_write(b, [0] * len(shape), shape, host.token)
-
-    def _whole(self, s: Store, v: SSAValue) -> Store:
-        """``s`` if the host can read it as ``buffer[:H, :W, :C]``, else a copy into a new buffer."""
-        if s.whole:
-            return s
-        L = self.L
-        name = _src_name(v.owner) if isinstance(v.owner, Operation) else "value"
-        buf = L.new_buffer("activation", f"{name}/copy", (*s.hwc[:2], L.pw(s.hwc[2])), i8, self.opts.workspace_pool)
-        d = Store(buf, (0, 0, 0), s.hwc)
-        self._copy(s, d, name)
-        return d
-
     # -- AIPU ops -------------------------------------------------------------------------------
     def _lower_reshape(self, o: quant.ReshapeOp) -> None:
         L = self.L
         src = L.store[o.input]
         if _hwc(o.input, o) != _hwc(o.output, o):
-            raise CompileError(f"convert-quant-to-tile: {_describe(o)} is not an order-keeping reshape "
+            raise CompileError(f"convert-quant-to-tile: {describe(o)} is not an order-keeping reshape "
                                f"({list(_shape(o.input))} -> {list(_shape(o.output))})")
         L.store[o.output] = src
 
     def _lower_concat(self, o: quant.ConcatOp) -> None:
         L = self.L
-        d = L.activation_store(o.output, _src_name(o), o)
-        dim = _concat_dim(o)
+        d = L.activation_store(o.output, src_name(o), o)
+        dim = concat_dim(o)
         offset = 0
         for v in o.inputs:
             s = L.store[v]
@@ -721,14 +297,14 @@ class _Converter:
             off = list(d.off)
             off[dim] += offset
             if not (s.buf is d.buf and tuple(s.off) == tuple(off)):
-                self._copy(s, Store(d.buf, tuple(off), s.hwc), _src_name(o))
+                self._copy(s, Store(d.buf, tuple(off), s.hwc), src_name(o))
             offset += ext
 
-    def _tile_op(self, o: Operation, inputs: Sequence[SSAValue], geom: _Geom,
+    def _tile_op(self, o: Operation, inputs: Sequence[SSAValue], geom: Geom,
                  make: Callable[..., Operation]) -> None:
         """Tile an op with one output: search the tiling, then emit loads / compute / stores."""
         L = self.L
-        src = _src_name(o)
+        src = src_name(o)
         out = o.results[0]
         ho, wo, oc = _hwc(out, o)
         in_stores = [L.store[v] for v in inputs]
@@ -747,7 +323,7 @@ class _Converter:
                     toks.append(L.load(s, (r0, r1), (ic0, ic1), b, src))
                     l1_in.append(b)
                 ob = L.scratch(f"{src}/out", (o1 - o0, wo, L.pw(c1 - c0)))
-                op = make(l1_in, [b for b, _ in consts], ob, _dedup(toks), (o0, o1), (ic0, ic1), (c0, c1))
+                op = make(l1_in, [b for b, _ in consts], ob, dedup(toks), (o0, o1), (ic0, ic1), (c0, c1))
                 op.properties["src"] = StringAttr(src)
                 L.body.append(op)
                 L.save(ob, d, (o0, o1), (c0, c1), op.results[0], src)
@@ -760,7 +336,7 @@ class _Converter:
         wt = o.weight.owner
         bt = o.bias.owner
         if not isinstance(wt, quant.ConstantOp) or not isinstance(bt, quant.ConstantOp):
-            raise CompileError(f"convert-quant-to-tile: {_describe(o)}: weights and bias must be quant.constant")
+            raise CompileError(f"convert-quant-to-tile: {describe(o)}: weights and bias must be quant.constant")
         oc_w, cg, kh, kw = _shape(o.weight)
         g = p["group"]
         ocg = oc // g
@@ -780,7 +356,7 @@ class _Converter:
             unit = ocg if g > 1 else cols
         if not depthwise and unit > cols:
             raise CompileError(
-                f"convert-quant-to-tile: {_describe(o)}: one group has {ocg} output channels, more than "
+                f"convert-quant-to-tile: {describe(o)}: one group has {ocg} output channels, more than "
                 f"the {cols} columns of a weight set (weight-set-cols)"
             )
         unit = min(unit, oc)
@@ -797,11 +373,11 @@ class _Converter:
         zp_in = quant.uniform_of(o.input).zp
         zp_out = quant.uniform_of(o.output).zp
         lo, hi = o.clamp_bounds()
-        src = _src_name(o)
+        src = src_name(o)
         # a single channel tile shares the bytes of the quant constant (no copy)
         shared = wt.value.data if len(wt.value.data.data) == oc_w * cg * kh * kw else None
 
-        class G(_Geom):
+        class G(Geom):
             def c_split(self, n: int) -> list[tuple[int, int]]:
                 return c_split(n)
 
@@ -822,8 +398,8 @@ class _Converter:
                 whole = c0 == 0 and c1 == oc
                 wshape = (c1 - c0, cg, kh, kw)
                 wdata = shared if (whole and shared is not None) else wnp[c0:c1]
-                wc = L.constant(f"{src}/w{ci}", _dense(wdata, wshape, i8), src)
-                tc = L.constant(f"{src}/t{ci}", _dense(table[:, c0:c1], (3, c1 - c0), i32), src)
+                wc = L.constant(f"{src}/w{ci}", dense(wdata, wshape, i8), src)
+                tc = L.constant(f"{src}/t{ci}", dense(table[:, c0:c1], (3, c1 - c0), i32), src)
                 wl = L.scratch(f"{src}/w", wshape)
                 tl = L.scratch(f"{src}/t", (3, c1 - c0), i32)
                 tw = L.dma(wc, wl, (0, 0, 0, 0), (0, 0, 0, 0), wshape, [], src)
@@ -836,7 +412,7 @@ class _Converter:
             r0, r1, pad_t, pad_b = axis_window(h, hr[0], hr[1], kh, sh, dh, pt)
             _, _, pad_l, pad_r = axis_window(w, 0, wo, kw, sw, dw, pl)
             if r1 <= r0:
-                raise CompileError(f"convert-quant-to-tile: {_describe(o)}: a tile reads only padding rows")
+                raise CompileError(f"convert-quant-to-tile: {describe(o)}: a tile reads only padding rows")
             return tile.Conv2dOp.build(
                 operands=[ins[0], consts[0], consts[1], ob, deps],
                 result_types=[tile.TokenType()],
@@ -854,7 +430,7 @@ class _Converter:
 
         self._tile_op(o, [o.input], geom, make)
 
-    def _pool_geom(self, o: quant.MaxPoolOp | quant.AvgPoolOp, keep_ceil: bool) -> tuple[_Geom, dict]:
+    def _pool_geom(self, o: quant.MaxPoolOp | quant.AvgPoolOp, keep_ceil: bool) -> tuple[Geom, dict]:
         L = self.L
         p = o.pool_params()
         h, w, c = _hwc(o.input, o)
@@ -876,7 +452,7 @@ class _Converter:
                 b, r_ = min(b, pb), min(r_, pr)
             return r0, r1, a, l_, b, r_
 
-        class G(_Geom):
+        class G(Geom):
             def h_split(self, n: int) -> list[tuple[int, int]]:
                 tiles = split_even(ho, n)
                 if overhang_h and len(tiles) > 1 and tiles[-1][1] - tiles[-1][0] < 2:
@@ -943,13 +519,13 @@ class _Converter:
 
         self._tile_op(o, [o.input], geom, make)
 
-    def _eltwise_geom(self, o: Operation, n_in: int) -> _Geom:
+    def _eltwise_geom(self, o: Operation, n_in: int) -> Geom:
         L = self.L
         h, w, c = _hwc(o.results[0], o)
         unit = min(max(1, self.opts.pword), c)
         n_units = -(-c // unit)
 
-        class G(_Geom):
+        class G(Geom):
             def c_split(self, n: int) -> list[tuple[int, int]]:
                 return [(a * unit, min(c, b * unit)) for a, b in split_even(n_units, n)]
 
@@ -1003,33 +579,6 @@ class _Converter:
                                                   "channels": i64_array((cr[1] - cr[0],))})
 
         self._tile_op(o, [o.input], self._eltwise_geom(o, 1), make)
-
-
-class _Geom:
-    """Tiling geometry of one op: how outputs split and which inputs a tile needs."""
-
-    def __init__(self, ho: int, n_units: int, min_c_tiles: int):
-        self.ho = ho
-        self.n_units = n_units
-        self.min_c_tiles = min_c_tiles
-
-    def h_split(self, n: int) -> list[tuple[int, int]]:
-        return split_even(self.ho, n)
-
-    def c_split(self, n: int) -> list[tuple[int, int]]:
-        raise NotImplementedError
-
-    def in_channels(self, c0: int, c1: int) -> tuple[int, int]:
-        return c0, c1
-
-    def in_rows(self, o0: int, o1: int) -> tuple[int, int, int, int]:
-        return o0, o1, 0, 0
-
-    def working_set(self, hr: tuple[int, int], cr: tuple[int, int]) -> int:
-        raise NotImplementedError
-
-    def constants(self, conv: _Converter, ci: int, c0: int, c1: int) -> list[tuple[SSAValue, SSAValue]]:
-        return []
 
 
 _HANDLERS: dict[type[Operation], Callable[[_Converter, Operation], None]] = {

@@ -2,7 +2,7 @@
 
 The deployed runtime's reader: numpy and lark only, no xdsl. :func:`parse_asm` checks the syntax, the
 operand names and kinds (against :data:`~axc.runtime.isa.ISA`) and then the semantics
-(:func:`~axc.runtime.isa.check_program`); every error is an :class:`~axc.runtime.isa.AsmError`
+(:func:`~axc.runtime.isa_checks.check_program`); every error is an :class:`~axc.runtime.isa.AsmError`
 carrying the line number.
 """
 
@@ -16,7 +16,8 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from .isa import ISA, SPACES, AsmError, DataBlob, HostBuffer, IODecl, Mem, Program, check_program, make_instr
+from .isa import ISA, SPACES, AsmError, DataBlob, HostBuffer, IODecl, Mem, Program, make_instr
+from .isa_checks import check_program
 
 __all__ = ["parse_asm", "AsmError"]
 

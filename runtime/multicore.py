@@ -15,7 +15,7 @@ This module holds what the compiler and the runtime share about that layout:
 
 * :class:`CoreLayout`: the per-space shared prefix and per-core stride, and the relocation of an
   instruction / an I/O declaration to core k;
-* :func:`check_batch`: the program checks of a batch (called by ``isa.check_program``): every frame
+* :func:`check_batch`: the program checks of a batch (called by ``isa_checks.check_program``): every frame
   declares the same I/O in bytes of its own, and cores do not touch each other's L2 / DDR bytes
   unless cross-core tokens order them;
 * :func:`batch_groups`: how the runtime cuts N frames into executions of ``batch`` frames (the last
@@ -180,7 +180,7 @@ def _check_cores_disjoint(p: Program) -> None:
 
 
 def check_batch(p: Program) -> None:
-    """The checks of a batch (part of ``isa.check_program``); raises :class:`AsmError`.
+    """The checks of a batch (part of ``isa_checks.check_program``); raises :class:`AsmError`.
 
     * every I/O declaration's ``frame`` is in [0, batch), and every frame declares the same I/O as
       frame 0 (name, dtype, shapes, quantization) in bytes no other frame uses;
