@@ -215,8 +215,10 @@ class Executor:
         qp = {d.name: q.get(d.name, (d.scale, d.zp)) for d in self.program.io}
         frames = {k: np.asarray(v) for k, v in inputs.items()}
         n = min((frames[d.name].shape[0] // max(d.shape[0], 1) for d in self.program.inputs), default=1)
+        if n < 1:
+            raise InputDataError("no frames: every input needs at least one frame on axis 0")
         outs: dict[str, list[np.ndarray]] = {d.name: [] for d in self.program.outputs}
-        for group, real in batch_groups(max(n, 1), self.program.batch):
+        for group, real in batch_groups(n, self.program.batch):
             qin = {}
             for d in self.program.inputs:
                 b = d.shape[0]  # a frame is one batch of the model (1 for almost every model)

@@ -5,8 +5,10 @@
     ax-run PKG --inputs in.npz --outputs out.npz [--profile] [--profile-json prof.json]
 
 Inputs are arrays keyed by the ONNX input names, frames stacked on the batch axis; outputs are
-written keyed by the ONNX output names. ``--profile`` prints total cycles per frame, the estimated
-frames per second at the configured frequency, and per-layer cycles and MVM utilisation. Exit status
+written keyed by the ONNX output names. A Batch-x package runs x frames per execution (the last
+group padded, see docs/isa.md). ``--profile`` prints the mode (Batch-1 / Batch-x), total cycles per
+execution, the estimated frames per second at the configured frequency, and per-layer cycles and
+MVM utilisation. Exit status
 0 on success; on bad input (damaged package, npz with a missing key, wrong shape or dtype) a one-line
 ``ax-run: error: ...`` and status 1; the output file is only written (atomically) on success.
 """

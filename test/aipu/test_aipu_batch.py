@@ -115,6 +115,8 @@ def test_run_quantized_needs_batch_frames(digits):
         ex.run_quantized({"image": np.zeros((3, 1, 8, 8), np.int8)})
     out = ex.run_quantized({"image": np.zeros((4, 1, 8, 8), np.int8)})
     assert out["probabilities"].shape == (4, 10)
+    with pytest.raises(InputDataError, match="no frames"):
+        ex.run({"image": np.zeros((0, 1, 8, 8), np.float32)})
 
 
 def test_manifest_batch_must_match_the_program(digits, tmp_path: Path):
