@@ -166,6 +166,12 @@ class Conv2dPlan:
             bias = np.asarray(bias)
             if bias.shape != (self.weight_shape[0],):
                 raise ValueError(f"bias must have shape ({self.weight_shape[0]},), got {bias.shape}")
+        return self.run_unchecked(x, cw, bias)
+
+    def run_unchecked(self, x: np.ndarray, cw: ConvWeights, bias: np.ndarray | None) -> np.ndarray:
+        """:meth:`run` without the operand checks, for a caller that has checked once that ``x`` (an
+        int8 [H, W, C] view), ``cw`` and ``bias`` (int32 [OC] or None) match the plan (a runtime
+        whose operands are fixed views of its memories)."""
         corr = self._correction(cw, bias)
         if self.depthwise:
             np.subtract(x[..., None], np.int32(self.x_zp), out=self._interior, dtype=np.int32)

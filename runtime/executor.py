@@ -217,18 +217,27 @@ class Executor:
         n = min((frames[d.name].shape[0] // max(d.shape[0], 1) for d in self.program.inputs), default=1)
         if n < 1:
             raise InputDataError("no frames: every input needs at least one frame on axis 0")
+        # quantize every frame at once and dequantize every output at once (both are elementwise,
+        # so this equals doing it frame by frame); per execution only views are handed over
+        qin_all: dict[str, np.ndarray] = {}
+        for d in self.program.inputs:
+            x = np.asarray(frames[d.name][: n * max(d.shape[0], 1)], np.float32)
+            qin_all[d.name] = x if d.dtype == "f32" else quantize(x, *qp[d.name])
         outs: dict[str, list[np.ndarray]] = {d.name: [] for d in self.program.outputs}
         for group, real in batch_groups(n, self.program.batch):
             qin = {}
             for d in self.program.inputs:
-                b = d.shape[0]  # a frame is one batch of the model (1 for almost every model)
-                x = np.concatenate([np.asarray(frames[d.name][f * b: (f + 1) * b], np.float32) for f in group])
-                qin[d.name] = x if d.dtype == "f32" else quantize(x, *qp[d.name])
+                b = max(d.shape[0], 1)  # a frame is one batch of the model (1 for almost every model)
+                a = qin_all[d.name]
+                qin[d.name] = a[group[0] * b: (group[0] + 1) * b] if len(group) == 1 else \
+                    np.concatenate([a[f * b: (f + 1) * b] for f in group])
             res = self.run_quantized(qin)
             for d in self.program.outputs:
-                y = res[d.name][: real * max(d.shape[0], 1)]
-                outs[d.name].append(y if d.dtype == "f32" else dequantize(y, *qp[d.name]))
-        return {k: np.concatenate(v, axis=0) for k, v in outs.items()}
+                # a copy: an output read may be a view of memory the next execution overwrites
+                outs[d.name].append(res[d.name][: real * max(d.shape[0], 1)].copy())
+        deq = {d.name: d for d in self.program.outputs}
+        return {k: (y if deq[k].dtype == "f32" else dequantize(y, *qp[k]))
+                for k, y in ((k, np.concatenate(v, axis=0)) for k, v in outs.items())}
 
     # -- execution --------------------------------------------------------------------------------
     def execute(self) -> None:

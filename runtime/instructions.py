@@ -47,23 +47,24 @@ class WeightPool:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple, list[tuple[np.ndarray, ik.ConvWeights]]] = {}
+        self._entries: dict[tuple, list[tuple[bytes, ik.ConvWeights]]] = {}
 
     def reader(self, key: tuple, w: np.ndarray, group: int) -> Callable[[], ik.ConvWeights]:
         """A function giving the :class:`~axc.runtime.conv_kernels.ConvWeights` of what the view
         ``w`` (int8 [OC, C/group, KH, KW]) holds now; ``key`` names its location."""
         entries = self._entries.setdefault(key, [])
-        last: list[tuple[np.ndarray, ik.ConvWeights] | None] = [None]
+        last: list[tuple[bytes, ik.ConvWeights] | None] = [None]
 
         def read() -> ik.ConvWeights:
+            now = w.tobytes()  # a memcpy and a memcmp: cheaper than np.array_equal's passes
             hit = last[0]
-            if hit is not None and np.array_equal(hit[0], w):
+            if hit is not None and hit[0] == now:
                 return hit[1]
             for entry in entries:
-                if np.array_equal(entry[0], w):
+                if entry[0] == now:
                     last[0] = entry
                     return entry[1]
-            entry = (w.copy(), ik.prepare_conv2d_weights(w, group))
+            entry = (now, ik.prepare_conv2d_weights(w, group))
             entries.append(entry)
             last[0] = entry
             return entry[1]
@@ -104,6 +105,16 @@ def _requantizer(acc_shape: tuple[int, ...], out: np.ndarray, table: np.ndarray,
     return lambda acc: rq(acc, m, s, out)
 
 
+def _check_operands(plan: ik.Conv2dPlan, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> None:
+    """Check once that the fixed operand views fit the plan, so every frame can use
+    ``run_unchecked``. Raises ``ValueError``."""
+    if x.dtype != np.int8 or x.shape != plan.in_shape or w.dtype != np.int8 or w.shape != plan.weight_shape \
+            or bias.dtype != np.int32 or bias.shape != (plan.weight_shape[0],):
+        raise ValueError(f"operands {x.dtype}{list(x.shape)}, weights {w.dtype}{list(w.shape)}, bias "
+                         f"{bias.dtype}{list(bias.shape)} do not fit the convolution {plan.in_shape} -> "
+                         f"{plan.out_shape} (weights {list(plan.weight_shape)} group {plan.group})")
+
+
 def _mvm(ex: Executor, core: int, ins: Instr) -> Run:
     oct_, cg, _, _ = ins["w_shape"]
     group, oc = ins["group"], ins["channels"][1]
@@ -119,8 +130,10 @@ def _mvm(ex: Executor, core: int, ins: Instr) -> Run:
     weights = ex.weights.reader((core, ins["w"], tuple(ins["w_shape"]), group), w, group)
     store = _requantizer(out.shape, out, table[:, :oc], ins["out_zp"], ins["clamp"])
 
+    _check_operands(plan, x, w, table[0])
+
     def run() -> None:
-        store(plan.run(x, weights(), table[0])[:, :, :oc])
+        store(plan.run_unchecked(x, weights(), table[0])[:, :, :oc])
 
     return run
 
@@ -141,7 +154,8 @@ def _dwpu(ex: Executor, core: int, ins: Instr) -> Run:
             raise ValueError(f"output buffer holds {list(out.shape)}, the convolution gives {list(plan.out_shape)}")
         weights = ex.weights.reader((core, ins["w"], w.shape, c_in), w, c_in)
         store = _requantizer(out.shape, out, table, ins["out_zp"], ins["clamp"])
-        return lambda: store(plan.run(x, weights(), table[0]))
+        _check_operands(plan, x, w, table[0])
+        return lambda: store(plan.run_unchecked(x, weights(), table[0]))
     if kind == "maxpool":
         pool = ik.MaxPoolPlan(*x.shape, ins["kernel"], ins["strides"], ins["pads"], bool(ins["ceil_mode"]),
                               ins["dilations"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conv_kernels import K_CHUNK, MAX_K, Conv2dPlan, ConvWeights, conv2d, prepare_conv2d_weights
-from .quantization import INT8_MAX, INT8_MIN, _round_shift, requantize
+from .quantization import INT8_MAX, INT8_MIN, _round_shift, clamp, requantize
 from .window_geometry import Geom, check_int8, check_zp, output_size, pair, quad
 
 __all__ = [
@@ -210,7 +210,7 @@ class QuantizedAdder:
         v += t
         v += self._k
         np.floor(v, out=v)
-        np.clip(v, self._args[6], self._args[7], out=v)
+        clamp(v, self._args[6], self._args[7])
         np.copyto(out, v, casting="unsafe")
         return out
 

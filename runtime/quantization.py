@@ -18,6 +18,8 @@ Conventions (docs/architecture.md, "Numerics"):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 INT8_MIN = -128
@@ -121,12 +123,17 @@ def quantize(x, scale, zp, qmin: int = INT8_MIN, qmax: int = INT8_MAX,
     non-positive scale.
     """
     x = np.asarray(x, dtype=np.float32)
-    s = _broadcast_param(scale, axis, x.ndim, np.float32)
-    z = _broadcast_param(zp, axis, x.ndim, np.float32)
-    if np.any(s <= 0) or not np.all(np.isfinite(s)):
-        raise ValueError("quantize: scale must be positive and finite")
-    q = np.clip(np.round(x / s) + z, qmin, qmax)
-    return np.asarray(q).astype(np.int8)
+    if isinstance(scale, float) and isinstance(zp, int):  # the per-tensor case, checked in Python
+        if not 0.0 < scale < math.inf:
+            raise ValueError("quantize: scale must be positive and finite")
+        s, z = np.float32(scale), np.float32(zp)
+    else:
+        s = _broadcast_param(scale, axis, x.ndim, np.float32)
+        z = _broadcast_param(zp, axis, x.ndim, np.float32)
+        if np.any(s <= 0) or not np.all(np.isfinite(s)):
+            raise ValueError("quantize: scale must be positive and finite")
+    q = np.asarray(np.round(x / s) + z)
+    return clamp(q, qmin, qmax).astype(np.int8) if q.ndim else np.clip(q, qmin, qmax).astype(np.int8)
 
 
 def dequantize(q, scale, zp, axis: int | None = None) -> np.ndarray:
@@ -241,14 +248,22 @@ def _requantize(acc: np.ndarray, m: np.ndarray, s: np.ndarray, rnd: np.ndarray, 
     np.multiply(acc, m, out=v, dtype=np.int64, casting="unsafe")
     v += rnd
     np.right_shift(v, s, out=v)
-    # clamp before adding the zero point (the sum is then in int8 range); np.maximum / np.minimum
-    # skip np.clip's Python-level argument checks, which dominate on small tensors
-    np.maximum(v, lo - zp_out, out=v)
-    np.minimum(v, hi - zp_out, out=v)
+    # clamp before adding the zero point (the sum is then in int8 range)
+    clamp(v, lo - zp_out, hi - zp_out)
     if out is None:
         out = np.empty(v.shape, np.int8)
     np.add(v, zp_out, out=out, casting="unsafe")
     return out
+
+
+def clamp(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Clamp ``v`` to [lo, hi] in place and return it: ``np.clip`` (one pass) on large arrays,
+    ``np.maximum`` / ``np.minimum`` on small ones, where np.clip's Python-level argument handling
+    costs more than the second pass."""
+    if v.size > 16384:
+        return np.clip(v, lo, hi, out=v)
+    np.maximum(v, lo, out=v)
+    return np.minimum(v, hi, out=v)
 
 
 #: largest shift for which :class:`Requantizer` may use float64 arithmetic (see its docstring)
@@ -303,7 +318,7 @@ class Requantizer:
         np.multiply(acc, self._ratio, out=v)
         v += 0.5 + self.zp_out
         np.floor(v, out=v)
-        np.clip(v, self.lo, self.hi, out=v)
+        clamp(v, self.lo, self.hi)
         np.copyto(out, v, casting="unsafe")
         return out
 
