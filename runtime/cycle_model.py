@@ -144,7 +144,8 @@ class CycleReport:
             "mode": self.mode,
             "batch": self.batch,
             "cores": self.cores,
-            "cycles_per_frame": self.total_cycles,
+            "cycles_per_frame": self.total_cycles,  # latency: every frame takes one execution
+            "cycles_per_execution": self.total_cycles,
             "frames_per_execution": self.frames_per_execution,
             "frequency_hz": self.frequency,
             "instances": self.instances,
@@ -165,7 +166,7 @@ class CycleReport:
             f"{self.batch} frames per execution on {self.batch} cores"
         lines = [
             f"mode {self.mode} ({runs})",
-            f"cycles/frame {self.total_cycles:,}  latency {1e3 * self.latency_s:.3f} ms at "
+            f"{'cycles/frame' if self.batch == 1 else 'cycles/execution'} {self.total_cycles:,}  latency {1e3 * self.latency_s:.3f} ms at "
             f"{self.frequency / 1e6:g} MHz  fps {self.fps:,.1f} ({frames} frame(s) per {self.total_cycles:,} "
             f"cycles)  MVM utilisation {100 * self.mvm_utilisation:.1f}%",
             f"{'layer':<32} {'compute':>12} {'dma':>12} {'mvm':>12} {'util':>7} {'span':>12}",
