@@ -209,18 +209,23 @@ NOT_ACTED_ON: frozenset[str] = frozenset(property_names()) - ACTED_ON
 
 VALUES_NOT_ACTED_ON: dict[str, frozenset[str]] = {
     "quantization_scheme": frozenset({"hybrid_per_tensor_per_channel"}),
+    "io_memory_pool": frozenset({"global.l1"}),
+    "constant_memory_pool": frozenset({"global.l1"}),
+    "workspace_memory_pool": frozenset({"global.l1"}),
 }
-"""Values of acted-on properties that axc accepts but does not implement yet
-(``hybrid_per_tensor_per_channel`` calibrates as ``per_tensor_histogram``: no per-channel depthwise
-activations yet)."""
+"""Values of acted-on properties that axc accepts but does not implement yet:
+``hybrid_per_tensor_per_channel`` calibrates as ``per_tensor_histogram`` (no per-channel depthwise
+activations yet); a ``global.l1`` memory pool is homed in L2 (the tile level stages every op's
+working set into L1 by DMA and keeps no buffer resident in L1 across ops)."""
 
 
 def not_acted_on(explicit: dict[str, object]) -> list[str]:
-    """Of explicitly set properties (key -> value), those axc does not act on, for a warning."""
+    """Of explicitly set properties (key -> value; enum members count by their value), those axc
+    does not act on, and the ``key = value`` settings whose value it does not implement, sorted."""
     found = [key for key in explicit if key in NOT_ACTED_ON]
     found += [
-        f"{key} = {explicit[key]}"
+        f"{key} = {getattr(explicit[key], 'value', explicit[key])}"
         for key, values in VALUES_NOT_ACTED_ON.items()
-        if key in explicit and str(explicit[key]) in values
+        if key in explicit and str(getattr(explicit[key], "value", explicit[key])) in values
     ]
-    return found
+    return sorted(found)

@@ -35,7 +35,10 @@ from axc.runtime.hardware import AIPU_V1, Hardware
 
 LEVELS = ("onnx", "quant", "tile", "aipu")
 
-_POOL = {"global.ddr": "ddr", "global.l2": "l2", "global.l1": "l1"}
+#: memory pool -> the home space of its buffers at the tile level; an L1 home is not implemented
+#: (every op stages its working set into L1 by DMA), so ``global.l1`` pools are homed in L2 and
+#: ax-compile says so (config/effects.py, VALUES_NOT_ACTED_ON)
+_POOL = {"global.ddr": "ddr", "global.l2": "l2", "global.l1": "l2"}
 
 #: Graph passes of the onnx level, in order (lowering/pipelines.py holds the one list).
 #: rewrite_dense_to_conv2d=false drops the dense rewrite (Gemm/MatMul then run on the host).

@@ -80,9 +80,9 @@ def compile_model(args: argparse.Namespace) -> int:
         return 0
     if not args.output:
         raise AxcError("missing -o/--output (the package folder, or the IR file with --emit)")
-    from axc.config.effects import NOT_ACTED_ON
+    from axc.config.effects import not_acted_on
 
-    ignored = sorted(k for k, src in eff.sources.items() if src != "default" and k in NOT_ACTED_ON)
+    ignored = not_acted_on({k: getattr(eff.config, k) for k, src in eff.sources.items() if src != "default"})
     if ignored:
         print(f"ax-compile: note: accepted but not acted on yet: {', '.join(ignored)}", file=sys.stderr)
     if args.calibration_data is None:

@@ -243,3 +243,16 @@ def test_damaged_package(digits_pkg: Path, tmp_path: Path, damage: str) -> None:
     proc = tool("ax-run", pkg, "--inputs", inputs, "--outputs", tmp_path / "o.npz")
     assert_one_line_error(proc, "ax-run")
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_compile_names_what_it_accepts_but_does_not_act_on(tmp_path: Path) -> None:
+    """A property axc does not implement and a value it does not implement are named on stderr; the
+    L1 pool is homed in L2 (the printed pipeline says so) and the compile still succeeds."""
+    args = ("--set", "tiling_depth=2", "--set", "constant_memory_pool=global.l1",
+            "--calibration-data", DIGITS / "digits_calib.npz")
+    proc = tool("ax-compile", DIGITS / "digits_cnn.onnx", "--emit", "quant", "-o", tmp_path / "q.mlir", *args)
+    assert proc.returncode == 0, proc.stderr
+    note = next(line for line in proc.stderr.splitlines() if "not acted on" in line)
+    assert "tiling_depth" in note and "constant_memory_pool = global.l1" in note
+    pipeline = tool("ax-compile", DIGITS / "digits_cnn.onnx", "--print-pipeline", *args).stdout
+    assert 'constant-pool="l2"' in pipeline
