@@ -112,7 +112,7 @@ def test_shipped_reference_and_legacy_keys(tmp_path: Path) -> None:
     assert values["enable_icr"] is False and values["tiling_depth"] == 6
     assert values["compiler_mode"] == "quantize_only"
     assert "backend_config" not in values and "quantize_only" not in values
-    assert values["constant_memory_pool"] == "global.l1"  # from the shipped digits_cnn.toml
+    assert values["constant_memory_pool"] == "global.l2"  # from the shipped digits_cnn.toml
 
 
 def test_null_inline_values_are_left_out(tmp_path: Path) -> None:
