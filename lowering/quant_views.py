@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from xdsl.dialects import builtin
 from xdsl.dialects.builtin import TensorType, UnrealizedConversionCastOp
-from xdsl.ir import BlockArgument, Operation, SSAValue
+from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
@@ -61,15 +61,7 @@ def quantized(rewriter: PatternRewriter, v: SSAValue, el: UniformType | None = N
         raise PassFailedException(f"cannot quantize a value of type {v.type}")
     if el is None:
         el = uniform_of_value(v)
-    qt = qtype(shape(v), el)
-    for use in v.uses:
-        if isinstance(use.operation, quant.QuantizeOp) and use.operation.output.type == qt:
-            return use.operation.output
-    q = quant.QuantizeOp.build(operands=[v], result_types=[qt])
-    if v.name_hint:
-        q.output.name_hint = v.name_hint + "_q"
-    _insert_after_def(rewriter, v, q)
-    return q.output
+    return _cast_after_def(rewriter, v, quant.QuantizeOp, qtype(shape(v), el), "_q")
 
 
 def float_view(rewriter: PatternRewriter, v: SSAValue) -> SSAValue:
@@ -79,15 +71,21 @@ def float_view(rewriter: PatternRewriter, v: SSAValue) -> SSAValue:
         return v
     if isinstance(src.owner, quant.QuantizeOp):
         return src.owner.input
-    ft = TensorType(builtin.f32, list(shape(src)))
-    for use in src.uses:
-        if isinstance(use.operation, quant.DequantizeOp) and use.operation.output.type == ft:
+    return _cast_after_def(rewriter, src, quant.DequantizeOp, TensorType(builtin.f32, list(shape(src))), "_f")
+
+
+def _cast_after_def(rewriter: PatternRewriter, v: SSAValue, op_type: type[quant.QuantizeOp | quant.DequantizeOp],
+                    result_type: Attribute, suffix: str) -> SSAValue:
+    """The result of an existing ``op_type`` use of ``v`` with ``result_type``, or of a new one
+    inserted right after ``v``'s definition (named after ``v`` with ``suffix``)."""
+    for use in v.uses:
+        if isinstance(use.operation, op_type) and use.operation.output.type == result_type:
             return use.operation.output
-    dq = quant.DequantizeOp.build(operands=[src], result_types=[ft])
-    if src.name_hint:
-        dq.output.name_hint = src.name_hint + "_f"
-    _insert_after_def(rewriter, src, dq)
-    return dq.output
+    op = op_type.build(operands=[v], result_types=[result_type])
+    if v.name_hint:
+        op.output.name_hint = v.name_hint + suffix
+    _insert_after_def(rewriter, v, op)
+    return op.output
 
 
 def bridge(q: SSAValue, like: SSAValue) -> UnrealizedConversionCastOp:
