@@ -96,15 +96,6 @@ def _dma(ex: Executor, core: int, ins: Instr) -> Run:
     return lambda: np.copyto(dst, src)
 
 
-def _requantizer(acc_shape: tuple[int, ...], out: np.ndarray, table: np.ndarray, zp: int,
-                 clamp: Sequence[int]) -> Callable[[np.ndarray], None]:
-    """Requantize int32 accumulators with the multipliers / shifts in rows 1 and 2 of ``table``
-    into the int8 view ``out``, through a preallocated int64 buffer."""
-    rq = Requantizer(acc_shape, zp, *clamp)
-    m, s = table[1], table[2]
-    return lambda acc: rq(acc, m, s, out)
-
-
 def _check_operands(plan: ik.Conv2dPlan, x: np.ndarray, w: np.ndarray, bias: np.ndarray) -> None:
     """Check once that the fixed operand views fit the plan, so every frame can use
     ``run_unchecked``. Raises ``ValueError``."""
@@ -115,27 +106,33 @@ def _check_operands(plan: ik.Conv2dPlan, x: np.ndarray, w: np.ndarray, bias: np.
                          f"{plan.out_shape} (weights {list(plan.weight_shape)} group {plan.group})")
 
 
+def _conv(ex: Executor, core: int, ins: Instr, x: np.ndarray, w: np.ndarray, table: np.ndarray, group: int,
+          out: np.ndarray) -> Run:
+    """A convolution instruction (``mvm``, or ``dwpu op=dwconv``): int8 ``x`` [H, W, C], weights ``w``
+    [OC, C/group, KH, KW], ``table`` int32 [3, OC] (bias, multipliers, shifts) and the int8 view
+    ``out`` [Ho, Wo, OC'] that receives the first OC' <= OC channels, requantized."""
+    plan = ik.Conv2dPlan(*x.shape, w.shape, group, ins["in_zp"], ins["strides"], ins["pads"], ins["dilations"])
+    if out.shape[:2] != plan.out_shape[:2]:
+        raise ValueError(f"output buffer is {list(out.shape[:2])} pixels, the convolution gives "
+                         f"{list(plan.out_shape[:2])}")
+    _check_operands(plan, x, w, table[0])
+    weights = ex.weights.reader((core, ins["w"], w.shape, group), w, group)
+    oc = out.shape[2]
+    rq = Requantizer(out.shape, ins["out_zp"], *ins["clamp"])  # owns its work buffer
+    bias, m, s = table[0], table[1, :oc], table[2, :oc]
+    if oc == plan.out_shape[2]:
+        return lambda: rq(plan.run_unchecked(x, weights(), bias), m, s, out)
+    return lambda: rq(plan.run_unchecked(x, weights(), bias)[:, :, :oc], m, s, out)
+
+
 def _mvm(ex: Executor, core: int, ins: Instr) -> Run:
     oct_, cg, _, _ = ins["w_shape"]
     group, oc = ins["group"], ins["channels"][1]
     x = ex.view(core, ins["in"], ins["in_shape"])[:, :, : cg * group]
     w = ex.view(core, ins["w"], ins["w_shape"])
     table = ex.view(core, ins["table"], (3, oct_), np.int32)
-    plan = ik.Conv2dPlan(*x.shape, tuple(ins["w_shape"]), group, ins["in_zp"], ins["strides"],
-                         ins["pads"], ins["dilations"])
     out = ex.view(core, ins["out"], ins["out_shape"])[:, :, :oc]
-    if out.shape[:2] != plan.out_shape[:2]:
-        raise ValueError(f"output buffer is {list(out.shape[:2])} pixels, the convolution gives "
-                         f"{list(plan.out_shape[:2])}")
-    weights = ex.weights.reader((core, ins["w"], tuple(ins["w_shape"]), group), w, group)
-    store = _requantizer(out.shape, out, table[:, :oc], ins["out_zp"], ins["clamp"])
-
-    _check_operands(plan, x, w, table[0])
-
-    def run() -> None:
-        store(plan.run_unchecked(x, weights(), table[0])[:, :, :oc])
-
-    return run
+    return _conv(ex, core, ins, x, w, table, group, out)
 
 
 def _dwpu(ex: Executor, core: int, ins: Instr) -> Run:
@@ -148,14 +145,7 @@ def _dwpu(ex: Executor, core: int, ins: Instr) -> Run:
         oc = ins["w_shape"][0]
         w = ex.view(core, ins["w"], ins["w_shape"])[:c_out]
         table = ex.view(core, ins["table"], (3, oc), np.int32)[:, :c_out]
-        plan = ik.Conv2dPlan(*x.shape, w.shape, c_in, ins["in_zp"], ins["strides"], ins["pads"],
-                             ins["dilations"])
-        if out.shape != plan.out_shape:
-            raise ValueError(f"output buffer holds {list(out.shape)}, the convolution gives {list(plan.out_shape)}")
-        weights = ex.weights.reader((core, ins["w"], w.shape, c_in), w, c_in)
-        store = _requantizer(out.shape, out, table, ins["out_zp"], ins["clamp"])
-        _check_operands(plan, x, w, table[0])
-        return lambda: store(plan.run_unchecked(x, weights(), table[0]))
+        return _conv(ex, core, ins, x, w, table, c_in, out)
     if kind == "maxpool":
         pool = ik.MaxPoolPlan(*x.shape, ins["kernel"], ins["strides"], ins["pads"], bool(ins["ceil_mode"]),
                               ins["dilations"])
