@@ -14,9 +14,10 @@ Model of the machine (docs/isa.md):
   With several cores the executor interleaves the task lists (a core runs until it blocks on a
   token another core has not signalled yet); if every unfinished core is blocked that is a deadlock
   (:class:`ExecutionError`);
-* ``dma`` copies a box of bytes (``as_strided`` views), ``mvm`` / ``dwpu`` / ``dpu`` call the integer
-  kernels of :mod:`axc.runtime.int_kernels` on views of L1, ``host`` dequantizes its inputs, runs
-  the host segment with the float kernels and quantizes the results into its outputs.
+* every instruction is decoded once, when the executor is built, into a callable over fixed views
+  of the memories (:mod:`axc.runtime.instructions`: ``dma`` copies a box of bytes, ``mvm`` /
+  ``dwpu`` / ``dpu`` run planned integer kernels, ``host`` runs its segment with the float kernels
+  between dequantized inputs and quantized outputs).
 
 Entry points: :func:`run` (a package and float inputs keyed by ONNX names, frames stacked on the
 batch axis) and :class:`Executor` (a program + constants + host segments; ``run`` for float I/O,

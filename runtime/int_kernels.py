@@ -143,6 +143,20 @@ def avg_pool(x: np.ndarray, x_zp: int, kernel, strides, pads, count_include_pad:
 # elementwise
 
 
+def _add_params(a_zp: int, a_mult, b_zp: int, b_mult, shift: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """The multipliers of :func:`add` as int64 arrays, after checking every parameter (``ValueError``)."""
+    if not INT8_MIN <= lo <= hi <= INT8_MAX:
+        raise ValueError(f"add: clamp range [{lo}, {hi}] is not inside [-128, 127]")
+    am, bm = np.asarray(a_mult, np.int64), np.asarray(b_mult, np.int64)
+    if np.any(am < 0) or np.any(am >= 2**31) or np.any(bm < 0) or np.any(bm >= 2**31):
+        raise ValueError("add: multipliers must be in [0, 2**31)")
+    if not 0 <= int(shift) <= 62:
+        raise ValueError(f"add: shift {shift} outside [0, 62]")
+    check_zp(a_zp)
+    check_zp(b_zp)
+    return am, bm
+
+
 def add(a: np.ndarray, a_zp: int, a_mult, b: np.ndarray, b_zp: int, b_mult, shift: int, zp_out: int,
         lo: int = INT8_MIN, hi: int = INT8_MAX) -> np.ndarray:
     """Quantized elementwise add: int8 ``a`` and ``b`` of the same shape (numpy broadcasting allowed).
@@ -155,14 +169,8 @@ def add(a: np.ndarray, a_zp: int, a_mult, b: np.ndarray, b_zp: int, b_mult, shif
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype != np.int8 or b.dtype != np.int8:
         raise ValueError(f"add inputs must be int8, got {a.dtype} and {b.dtype}")
-    if not INT8_MIN <= lo <= hi <= INT8_MAX:
-        raise ValueError(f"add: clamp range [{lo}, {hi}] is not inside [-128, 127]")
-    am, bm = np.asarray(a_mult, np.int64), np.asarray(b_mult, np.int64)
-    if np.any(am < 0) or np.any(am >= 2**31) or np.any(bm < 0) or np.any(bm >= 2**31):
-        raise ValueError("add: multipliers must be in [0, 2**31)")
-    if not 0 <= int(shift) <= 62:
-        raise ValueError(f"add: shift {shift} outside [0, 62]")
-    acc = (a.astype(np.int64) - check_zp(a_zp)) * am + (b.astype(np.int64) - check_zp(b_zp)) * bm
+    am, bm = _add_params(a_zp, a_mult, b_zp, b_mult, shift, lo, hi)
+    acc = (a.astype(np.int64) - int(a_zp)) * am + (b.astype(np.int64) - int(b_zp)) * bm
     acc = _round_shift(np.asarray(acc), int(shift))
     acc += np.int64(zp_out)
     np.clip(acc, lo, hi, out=acc)
@@ -186,12 +194,11 @@ class QuantizedAdder:
 
     def __init__(self, shape: tuple[int, ...], a_zp: int, a_mult, b_zp: int, b_mult, shift: int, zp_out: int,
                  lo: int = INT8_MIN, hi: int = INT8_MAX):
-        probe = np.zeros((1,) * max(len(shape), 1), np.int8)
-        add(probe, a_zp, a_mult, probe, b_zp, b_mult, shift, zp_out, lo, hi)  # validates every parameter
+        am, bm = _add_params(a_zp, a_mult, b_zp, b_mult, shift, lo, hi)
         self._args = (a_zp, a_mult, b_zp, b_mult, shift, zp_out, lo, hi)
         self._float = int(shift) <= self.FLOAT_MAX_SHIFT
         if self._float:
-            am, bm = np.asarray(a_mult, np.float64), np.asarray(b_mult, np.float64)
+            am, bm = am.astype(np.float64), bm.astype(np.float64)
             self._ra, self._rb = np.ldexp(am, -int(shift)), np.ldexp(bm, -int(shift))
             self._k = 0.5 + int(zp_out) - np.ldexp(int(a_zp) * am + int(b_zp) * bm, -int(shift))
             self._v = np.empty(shape, np.float64)

@@ -123,17 +123,13 @@ def quantize(x, scale, zp, qmin: int = INT8_MIN, qmax: int = INT8_MAX,
     non-positive scale.
     """
     x = np.asarray(x, dtype=np.float32)
-    if isinstance(scale, float) and isinstance(zp, int):  # the per-tensor case, checked in Python
-        if not 0.0 < scale < math.inf:
-            raise ValueError("quantize: scale must be positive and finite")
-        s, z = np.float32(scale), np.float32(zp)
-    else:
-        s = _broadcast_param(scale, axis, x.ndim, np.float32)
-        z = _broadcast_param(zp, axis, x.ndim, np.float32)
-        if np.any(s <= 0) or not np.all(np.isfinite(s)):
-            raise ValueError("quantize: scale must be positive and finite")
-    q = np.asarray(np.round(x / s) + z)
-    return clamp(q, qmin, qmax).astype(np.int8) if q.ndim else np.clip(q, qmin, qmax).astype(np.int8)
+    s = _broadcast_param(scale, axis, x.ndim, np.float32)
+    z = _broadcast_param(zp, axis, x.ndim, np.float32)
+    # a per-tensor scale is checked in Python: numpy reductions cost more than the frame itself
+    bad = not 0.0 < float(s) < math.inf if s.ndim == 0 else np.any(s <= 0) or not np.all(np.isfinite(s))
+    if bad:
+        raise ValueError("quantize: scale must be positive and finite")
+    return clamp(np.asarray(np.round(x / s) + z), qmin, qmax).astype(np.int8)
 
 
 def dequantize(q, scale, zp, axis: int | None = None) -> np.ndarray:
