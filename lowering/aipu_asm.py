@@ -41,7 +41,8 @@ __all__ = ["AipuAsmTarget", "program_op", "assembly_text", "host_segment_model",
 
 _ONNX_ELEM = {"f32": TensorProto.FLOAT, "f64": TensorProto.DOUBLE, "f16": TensorProto.FLOAT16,
               "i64": TensorProto.INT64, "i32": TensorProto.INT32, "i8": TensorProto.INT8,
-              "ui8": TensorProto.UINT8, "i1": TensorProto.BOOL}
+              "ui8": TensorProto.UINT8, "i16": TensorProto.INT16, "ui16": TensorProto.UINT16,
+              "ui32": TensorProto.UINT32, "ui64": TensorProto.UINT64, "i1": TensorProto.BOOL}
 DEFAULT_OPSET = 13
 
 
@@ -119,7 +120,7 @@ def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> on
         if op_type == "Constant" and isinstance(child.attributes.get("value"), DenseIntOrFPElementsAttr):
             cname = f"c{counter}_{node_name}"
             counter += 1
-            inits.append(numpy_helper.from_array(np.ascontiguousarray(numpy_from_dense(child.attributes["value"])), cname))
+            inits.append(numpy_helper.from_array(np.asarray(numpy_from_dense(child.attributes["value"]), order="C"), cname))
             names[child.results[0]] = cname
             continue
         if op_type == "Softmax" and isinstance(child.attributes.get("opset"), IntegerAttr):

@@ -5,7 +5,8 @@ to quant ops, decided from the op and the types / producers of its operands only
 activation with constant weights (and bias), Add of two same-shape activations, Relu, MaxPool /
 AveragePool / GlobalAveragePool of a 4-D activation, channel Concat of activations (rank 2 or 4),
 and order-keeping Reshape / Flatten ((N, C, 1, 1) <-> (N, C) or an unchanged shape), all with f32
-results. An activation is an f32 tensor not made by ``onnx.Constant``. ``is_host_op(op)``: any
+results, and every activation operand and result (1, C, H, W) or (1, C). An activation is an f32
+tensor not made by ``onnx.Constant``. ``is_host_op(op)``: any
 other onnx op except ``onnx.Constant``.
 """
 
@@ -30,6 +31,11 @@ def _order_keeping_reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]
     return False
 
 
+def _frame_shape(s: tuple[int, ...]) -> bool:
+    """(1, C, H, W) or (1, C) with positive sizes: what the tile level stores (one HWC frame)."""
+    return len(s) in (2, 4) and s[0] == 1 and all(d > 0 for d in s)
+
+
 def _activation(v: SSAValue) -> bool:
     """An f32 tensor computed by the graph (not an ``onnx.Constant``): what the AIPU consumes."""
     return is_f32_tensor(v) and const_of(v) is None
@@ -43,6 +49,9 @@ def runs_on_aipu(op: Operation) -> bool:
     if not isinstance(op, onnx.OnnxOp) or isinstance(op, onnx.ConstantOp):
         return False
     if not all(is_f32_tensor(r) for r in op.results):
+        return False
+    # the tile level stores one frame HWC: (1, C, H, W) or (1, C) tensors only
+    if not all(_frame_shape(shape(v)) for v in (*op.operands, *op.results) if _activation(v)):
         return False
     if isinstance(op, onnx.ConvOp):
         return (

@@ -49,7 +49,7 @@ def onnx_attribute_value(a: Attribute) -> Any:
         vals = a.get_values()
         return [float(v) for v in vals] if any(isinstance(v, float) for v in vals) else [int(v) for v in vals]
     if isinstance(a, DenseIntOrFPElementsAttr):
-        return numpy_helper.from_array(np.ascontiguousarray(numpy_from_dense(a)))
+        return numpy_helper.from_array(np.asarray(numpy_from_dense(a), order="C"))
     if isinstance(a, ArrayAttr):
         return [onnx_attribute_value(x) for x in a.data]
     raise CompileError(f"cannot express attribute {a} as an ONNX attribute")

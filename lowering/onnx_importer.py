@@ -71,6 +71,10 @@ INPUT_NAMES_ATTR = "axc.input_names"
 OUTPUT_NAMES_ATTR = "axc.output_names"
 
 _ui8 = IntegerType(8, Signedness.UNSIGNED)
+_i16 = IntegerType(16)
+_ui16 = IntegerType(16, Signedness.UNSIGNED)
+_ui32 = IntegerType(32, Signedness.UNSIGNED)
+_ui64 = IntegerType(64, Signedness.UNSIGNED)
 
 _ELEMENT_TYPES: dict[int, Attribute] = {
     TensorProto.FLOAT: f32,
@@ -80,6 +84,10 @@ _ELEMENT_TYPES: dict[int, Attribute] = {
     TensorProto.INT32: i32,
     TensorProto.INT8: i8,
     TensorProto.UINT8: _ui8,
+    TensorProto.INT16: _i16,
+    TensorProto.UINT16: _ui16,
+    TensorProto.UINT32: _ui32,
+    TensorProto.UINT64: _ui64,
     TensorProto.BOOL: i1,
 }
 
@@ -91,6 +99,10 @@ _DTYPES: dict[Attribute, np.dtype] = {
     i32: np.dtype("<i4"),
     i8: np.dtype("i1"),
     _ui8: np.dtype("u1"),
+    _i16: np.dtype("<i2"),
+    _ui16: np.dtype("<u2"),
+    _ui32: np.dtype("<u4"),
+    _ui64: np.dtype("<u8"),
     i1: np.dtype("bool"),
 }
 
@@ -119,7 +131,7 @@ def dense_from_numpy(arr: np.ndarray, element_type: Attribute | None = None) -> 
     """A ``dense<...>`` attribute holding ``arr``, built from its raw bytes (no Python lists)."""
     if element_type is None:
         element_type = element_type_for(arr.dtype)
-    data = np.ascontiguousarray(arr, dtype=numpy_dtype(element_type))
+    data = np.asarray(arr, dtype=numpy_dtype(element_type), order="C")  # keeps 0-d (ascontiguousarray does not)
     return DenseIntOrFPElementsAttr(TensorType(element_type, data.shape), BytesAttr(data.tobytes()))
 
 

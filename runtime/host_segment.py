@@ -105,6 +105,7 @@ class HostSegment:
         self.outputs = [o.name for o in graph.output]
         self.nodes: list[tuple[str, str, list[str], list[str], Any]] = []
         types = _declared_types(graph, self.initializers)
+        self.protos = {node.name: node for node in graph.node}
         for node in graph.node:
             if node.domain not in ("", "ai.onnx"):
                 raise ValueError(f"{name}: node \"{node.name}\" has unsupported domain {node.domain!r}")
@@ -156,7 +157,16 @@ class HostSegment:
             try:
                 args = [env[i] for i in ins if i]
                 y = _OPS[op_type](args, how, self.opset)
-            except (ValueError, NotImplementedError, TypeError, KeyError) as e:
+            except NotImplementedError:
+                # a configuration our float kernel lacks: ONNX's semantics, as the interpreters do
+                node = self.protos[node_name]
+                runner = NodeRunner(node, self.opset, [(a.dtype, a.shape) for a in args])
+                given = [o for o in outs if o]
+                self.nodes[self.nodes.index((op_type, node_name, ins, outs, how))] = (
+                    op_type, node_name, [i for i in ins if i], given, runner)
+                env.update(zip(given, runner.run(args)))
+                continue
+            except (ValueError, TypeError, KeyError) as e:
                 raise ValueError(f"{self.name}: node \"{node_name}\" ({op_type}): {e}") from None
             y = np.asarray(y)
             if y.dtype.kind == "f" and y.dtype != np.float32:  # the IR's values are f32

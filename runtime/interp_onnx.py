@@ -17,6 +17,7 @@ cached per op for the lifetime of the interpreter, so frames after the first do 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -203,7 +204,7 @@ _EVAL: dict[type[Operation], Callable[[Any, Sequence[np.ndarray]], np.ndarray]] 
 }
 
 
-def node_runner(op: onnx.GenericOnnxOp, cache: dict[Operation, NodeRunner] | None = None) -> NodeRunner:
+def node_runner(op: onnx.OnnxOp, cache: dict[Operation, NodeRunner] | None = None) -> NodeRunner:
     """The :class:`NodeRunner` of a generic onnx op (built once per op when ``cache`` is given).
 
     Raises :class:`ModelError` naming the node when neither onnxruntime nor the ONNX reference
@@ -245,7 +246,7 @@ def _opset_of(op: Operation) -> int:
     return 13
 
 
-def evaluate_generic(op: onnx.GenericOnnxOp, args: Sequence[np.ndarray],
+def evaluate_generic(op: onnx.OnnxOp, args: Sequence[np.ndarray],
                      cache: dict[Operation, NodeRunner] | None = None) -> tuple[np.ndarray, ...]:
     """All results of a generic onnx op, cast to its result element types and checked against
     its result shapes. Raises :class:`ModelError` naming the node."""
@@ -267,6 +268,10 @@ def evaluate_generic(op: onnx.GenericOnnxOp, args: Sequence[np.ndarray],
     return tuple(results)
 
 
+#: NodeRunners of typed ops whose float kernel raised NotImplementedError, per op
+_FALLBACK_RUNNERS: dict[Operation, NodeRunner] = weakref.WeakKeyDictionary()  # type: ignore[assignment]
+
+
 def evaluate_op(op: Operation, args: Sequence[np.ndarray]) -> np.ndarray:
     """Compute the (single) result of an onnx op from its operand values.
 
@@ -280,7 +285,10 @@ def evaluate_op(op: Operation, args: Sequence[np.ndarray]) -> np.ndarray:
         raise ModelError(f"no onnx interpreter implementation for '{op.name}'")
     try:
         y = np.asarray(fn(op, args))
-    except (ValueError, NotImplementedError, TypeError) as e:
+    except NotImplementedError:
+        # a configuration our float kernel lacks (3-D pooling, ...): ONNX's semantics via onnxruntime
+        return evaluate_generic(op, args, _FALLBACK_RUNNERS)[0]  # type: ignore[arg-type]
+    except (ValueError, TypeError) as e:
         who = op.describe() if isinstance(op, onnx.OnnxOp) else f"'{op.name}'"
         raise ModelError(f"{who}: {e}") from None
     t = op.results[0].type

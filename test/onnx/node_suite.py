@@ -139,6 +139,31 @@ def _value_kind(vi: onnx.ValueInfoProto) -> str:
     return vi.type.WhichOneof("value") or "undefined"
 
 
+#: op type -> positions of the inputs that set the output's shape (or size) by their values
+_SHAPE_INPUTS: dict[str, tuple[int, ...]] = {
+    "Reshape": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3), "Slice": (1, 2, 3, 4),
+    "Unsqueeze": (1,), "Squeeze": (1,), "ReduceMean": (1,), "Expand": (1,), "Tile": (1,), "Split": (1,),
+    "ConstantOfShape": (0,), "Range": (0, 1, 2), "TopK": (1,), "OneHot": (1,), "CenterCropPad": (1,),
+}
+
+#: the element types axc's tensors have (lowering/onnx_importer.py)
+_AXC_TYPES = frozenset({
+    TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.INT32,
+    TensorProto.INT16, TensorProto.INT8, TensorProto.UINT64, TensorProto.UINT32, TensorProto.UINT16,
+    TensorProto.UINT8, TensorProto.BOOL,
+})
+
+
+def _elem_types(case: NodeCase) -> list[tuple[str, int]]:
+    g = case.model.graph
+    out = [(vi.name, vi.type.tensor_type.elem_type) for vi in (*g.input, *g.output)]
+    for n in g.node:
+        for a in n.attribute:
+            if a.name == "to" and n.op_type == "Cast":
+                out.append((n.name or "Cast", a.i))
+    return out
+
+
 def skip_reason(case: NodeCase, variant: str, stage: str) -> str | None:
     """Why the suite makes ``stage`` of ``case`` / ``variant`` impossible, or None.
 
@@ -160,6 +185,17 @@ def skip_reason(case: NodeCase, variant: str, stage: str) -> str | None:
         for vi, x in zip(vis, arrays):
             if x.size == 0:
                 return f"{what} '{vi.name}' is empty (shape {tuple(x.shape)}): axc tensors have positive dims"
+    for name, t in _elem_types(case):
+        if t not in _AXC_TYPES:
+            return (f"'{name}' is {TensorProto.DataType.Name(t).lower()}: outside axc's tensor types "
+                    "(float 16/32/64, (u)int 8..64, bool)")
+    if variant == "a":
+        graph_inputs = {vi.name for vi in g.input}
+        for n in g.node:
+            for k in _SHAPE_INPUTS.get(n.op_type, ()):
+                if k < len(n.input) and n.input[k] in graph_inputs:
+                    return (f"input '{n.input[k]}' sets the shape of {n.op_type}'s result at run time: axc "
+                            "compiles static shapes (variant b makes it a constant)")
     for n in g.node:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
         if n.op_type == "BatchNormalization" and attrs.get("training_mode", 0):
@@ -169,7 +205,10 @@ def skip_reason(case: NodeCase, variant: str, stage: str) -> str | None:
         if n.op_type in _RANDOM_OPS or (n.op_type == "Dropout" and len(n.input) > 2 and n.input[2]):
             return f"{n.op_type} draws random numbers"
     if stage == "full":
-        model, _, _ = variant_model(case, variant)
+        model, inputs, _ = variant_model(case, variant)
+        for k, x in inputs.items():
+            if _is_float(x) and not np.isfinite(x).all():
+                return f"input '{k}' holds NaN or infinity: calibration needs finite values"
         for vi in model.graph.input:
             t = vi.type.tensor_type.elem_type
             if t not in (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.DOUBLE):
