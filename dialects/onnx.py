@@ -406,7 +406,7 @@ ONNX_OPS: tuple[type[OnnxOp], ...] = (
 #: attributes of onnx ops that are ours, never ONNX attributes
 NOT_ONNX_ATTRS = frozenset({
     "onnx_name", "calibration", "opset", "onnx_absent_inputs", "onnx_absent_outputs", "onnx_outer",
-    "onnx_graphs",
+    "onnx_graphs", "axc.placement",
 })
 
 

@@ -103,6 +103,7 @@ def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> on
         names[arg] = f"in_{i}"
         inputs.append(_value_info(names[arg], arg.type))
     nodes, inits, outputs, value_info = [], [], [], []
+    outer_done: set[str] = set()
     opset = None
     counter = 0
     for child in block.ops:
@@ -136,9 +137,12 @@ def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> on
             value_info.append(_value_info(names[r], r.type))
         ins = [names[o] for o in child.operands]
         outer = outer_names(child)
-        if outer:  # subgraphs read outer-scope values by their ONNX names: rename to the segment's
-            raise CompileError(f"host segment node {node_name!r} ({op_type}) has subgraphs that read "
-                               f"outer-scope values ({', '.join(outer[:3])}): not implemented yet")
+        for k, x in enumerate(outer):  # subgraphs read outer-scope values by their model names
+            src = ins[len(ins) - len(outer) + k]
+            if src != x and x not in outer_done:
+                outer_done.add(x)
+                nodes.append(helper.make_node("Identity", [src], [x], name=f"{node_name}/outer_{k}"))
+                value_info.append(_value_info(x, child.operands[len(ins) - len(outer) + k].type))
         nodes.append(node_proto(child, ins, outs, name=node_name))
     graph = helper.make_graph(nodes, name, inputs, outputs, initializer=inits, value_info=value_info)
     model_opset = _module_opset(op)

@@ -12,6 +12,7 @@ other onnx op except ``onnx.Constant``.
 
 from __future__ import annotations
 
+from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from axc.dialects import onnx
@@ -47,6 +48,8 @@ def runs_on_aipu(op: Operation) -> bool:
     Every other onnx op (except ``onnx.Constant``) is a host op: it stays on f32.
     """
     if not isinstance(op, onnx.OnnxOp) or isinstance(op, onnx.ConstantOp):
+        return False
+    if op.attributes.get("axc.placement") == StringAttr("host"):  # onnx-place sent it to the host
         return False
     if not all(is_f32_tensor(r) for r in op.results):
         return False

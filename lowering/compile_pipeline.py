@@ -7,7 +7,7 @@ onnx level gives the same aipu IR as ``ax-compile --emit aipu``.
 
 Levels and the passes that end them::
 
-    onnx  -> graph passes, onnx-calibrate
+    onnx  -> graph passes, onnx-calibrate, onnx-place
     quant -> convert-onnx-to-quant
     tile  -> convert-quant-to-tile, tile-plan-memory
     aipu  -> convert-tile-to-aipu
@@ -20,6 +20,7 @@ Levels and the passes that end them::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,14 @@ def memory_budgets(cfg: Any) -> dict[str, int]:
 
 
 def pipeline_stages(
-    cfg: Any, calibration_data: str | Path | None, frames: int = 8, seed: int = 0
+    cfg: Any, calibration_data: str | Path | None, frames: int = 8, seed: int = 0,
+    cpu_fallback_ops: Sequence[str] = (),
 ) -> list[Stage]:
     """The passes ``ax-compile`` runs from the imported onnx IR to the aipu IR, from a CompilerConfig.
 
     ``calibration_data`` (an .npz keyed by ONNX input names) enters as an option of
     ``onnx-calibrate``; without it, calibration uses ``frames`` seeded random frames.
+    ``cpu_fallback_ops`` (ONNX op types) are forced to the host by ``onnx-place``.
     """
     stages = [Stage(p, "onnx") for p in GRAPH_PASSES if p != "onnx-rewrite-dense-to-conv2d" or cfg.rewrite_dense_to_conv2d]
     scheme = cfg.quantization_scheme
@@ -112,6 +115,10 @@ def pipeline_stages(
         cal["calibration-data"] = str(Path(calibration_data).resolve())
     cal.update({"frames": frames, "seed": seed, "scheme": scheme})
     stages.append(Stage(_with_options("onnx-calibrate", cal), "onnx"))
+    place: dict[str, Any] = {}
+    if cpu_fallback_ops:
+        place["cpu-fallback-ops"] = ",".join(cpu_fallback_ops)
+    stages.append(Stage(_with_options("onnx-place", place), "onnx"))
     stages.append(Stage("convert-onnx-to-quant", "quant"))
     mem = memory_budgets(cfg)
     tiling: dict[str, Any] = {

@@ -63,6 +63,7 @@ from xdsl.utils.exceptions import VerifyException
 from axc.dialects import onnx as ox
 from axc.lowering.onnx_shape_folding import fold_graph
 from axc.runtime.errors import ModelError
+from axc.runtime.onnx_node import outer_reads
 
 #: module attribute holding the default-domain opset of the model
 OPSET_ATTR = "axc.onnx_opset"
@@ -385,7 +386,7 @@ def _live_nodes(
             continue
         live.add(i)
         reads = [*nodes[i].input, *(x for a in nodes[i].attribute if a.type == AttributeProto.GRAPH
-                                    for x in _outer_reads(a.g))]
+                                    for x in outer_reads(a.g))]
         stack.extend(producer[x] for x in reads if x in producer)
     return [(i, nodes[i]) for i in sorted(live)]
 
@@ -588,7 +589,7 @@ def _generic_node(cls, n, name, where, values, initializers, value, result_type)
     for a in n.attribute:
         if a.type == AttributeProto.GRAPH:
             graphs[a.name] = StringAttr(base64.b64encode(a.g.SerializeToString()).decode("ascii"))
-            outer.extend(x for x in _outer_reads(a.g) if x not in outer)
+            outer.extend(x for x in outer_reads(a.g) if x not in outer)
         else:
             attrs[a.name] = _convert_attribute(a, where)
     if graphs:
@@ -607,23 +608,6 @@ def _generic_node(cls, n, name, where, values, initializers, value, result_type)
         return cls.create_with(operands, result_types, attrs)
     except (VerifyException, ValueError, TypeError) as e:
         raise ModelError(f"{where}: {e}") from None
-
-
-def _outer_reads(g: onnx.GraphProto) -> list[str]:
-    """Names a subgraph reads that it does not define (its outer-scope inputs), in first-use order."""
-    defined = {x.name for x in g.input} | {t.name for t in g.initializer}
-    reads: list[str] = []
-    for sn in g.node:
-        for x in sn.input:
-            if x and x not in defined and x not in reads:
-                reads.append(x)
-        for a in sn.attribute:
-            if a.type == AttributeProto.GRAPH:
-                for x in _outer_reads(a.g):
-                    if x not in defined and x not in reads:
-                        reads.append(x)
-        defined.update(o for o in sn.output if o)
-    return reads
 
 
 def main_func(module: ModuleOp) -> func.FuncOp:

@@ -14,6 +14,7 @@ from typing import Any
 from xdsl.dialects.builtin import ModuleOp
 
 from axc.lowering.aipu_asm import package_contents
+from axc.lowering.onnx_place import read_summary
 from axc.runtime.package import save_package
 
 __all__ = ["write_package", "configuration_dict"]
@@ -39,6 +40,7 @@ def write_package(path: str | Path, module: ModuleOp, cfg: Any = None, source_mo
     :class:`~axc.runtime.errors.PackageError` / :class:`~axc.runtime.errors.CompileError`.
     """
     contents = package_contents(module, configuration_dict(cfg))
+    contents.placement = read_summary(module)
     if source_model is not None:
         p = Path(source_model)
         contents.source = {"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} if p.is_file() \

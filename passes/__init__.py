@@ -25,6 +25,7 @@ _PASSES: dict[str, tuple[str, str]] = {
         "OnnxRewriteDenseToConv2dPass",
     ),
     "onnx-calibrate": ("axc.passes.onnx_calibrate", "OnnxCalibratePass"),
+    "onnx-place": ("axc.lowering.onnx_place", "OnnxPlacePass"),
     "convert-onnx-to-quant": ("axc.lowering.convert_onnx_to_quant", "ConvertOnnxToQuantPass"),
     "convert-quant-to-tile": ("axc.lowering.convert_quant_to_tile", "ConvertQuantToTilePass"),
     "tile-plan-memory": ("axc.passes.tile_plan_memory", "TilePlanMemoryPass"),

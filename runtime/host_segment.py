@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import float_kernels as fk
-from .onnx_node import NodeRunner
+from .onnx_node import NodeRunner, node_outer_reads
 
 __all__ = ["HostSegment", "SUPPORTED_OPS", "DATA_MOVEMENT_OPS"]
 
@@ -110,12 +110,14 @@ class HostSegment:
             if node.domain not in ("", "ai.onnx"):
                 raise ValueError(f"{name}: node \"{node.name}\" has unsupported domain {node.domain!r}")
             if node.op_type not in _OPS:
-                ins = [x for x in node.input if x]
+                own = [x for x in node.input if x]
+                outer = [x for x in node_outer_reads(node) if x in types]
+                ins = own + outer
                 missing = [x for x in ins if x not in types]
                 if missing:
                     raise ValueError(f"{name}: node \"{node.name}\" ({node.op_type}): no declared type "
                                      f"for input {missing[0]!r}")
-                runner = NodeRunner(node, self.opset, [types[x] for x in ins])
+                runner = NodeRunner(node, self.opset, [types[x] for x in own], {x: types[x] for x in outer})
                 self.nodes.append((node.op_type, node.name, ins, [o for o in node.output if o], runner))
                 continue
             attrs: dict[str, Any] = {}

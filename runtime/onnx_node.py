@@ -19,11 +19,38 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NodeRunner", "RANDOM_OPS"]
+__all__ = ["NodeRunner", "RANDOM_OPS", "outer_reads"]
 
 #: op types whose result is random: never folded, evaluated afresh each time
 RANDOM_OPS = frozenset({"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike",
                         "Bernoulli", "Multinomial"})
+
+
+def outer_reads(graph: Any) -> list[str]:
+    """Names a subgraph (``GraphProto``) reads that it does not define: its outer-scope inputs, in
+    first-use order, nested subgraphs included."""
+    from onnx import AttributeProto
+
+    defined = {x.name for x in graph.input} | {t.name for t in graph.initializer}
+    reads: list[str] = []
+    for n in graph.node:
+        inner = [x for a in n.attribute if a.type == AttributeProto.GRAPH for x in outer_reads(a.g)]
+        for x in (*n.input, *inner):
+            if x and x not in defined and x not in reads:
+                reads.append(x)
+        defined.update(o for o in n.output if o)
+    return reads
+
+
+def node_outer_reads(node: Any) -> list[str]:
+    """The outer-scope names the subgraph attributes of ``node`` read (none for most nodes)."""
+    from onnx import AttributeProto
+
+    names: list[str] = []
+    for a in node.attribute:
+        if a.type == AttributeProto.GRAPH:
+            names.extend(x for x in outer_reads(a.g) if x not in names)
+    return names
 
 
 def _tensor_elem_type(dtype: np.dtype) -> int:

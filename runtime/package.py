@@ -94,6 +94,7 @@ class PackageContents:
     outputs: list[dict[str, Any]] | None = None
     compiler_version: str = field(default_factory=compiler_version)
     source: dict[str, Any] | None = None  # the compiled model: {"file": ..., "sha256": ...}
+    placement: dict[str, Any] | None = None  # which ops run where (lowering/onnx_place.py summary)
 
 
 def _sha256(data: bytes) -> str:
@@ -150,6 +151,7 @@ def save_package(path: str | os.PathLike[str], contents: PackageContents) -> Pat
         "outputs": contents.outputs if contents.outputs is not None else outputs,
         "configuration": configuration,
         "source_model": contents.source,
+        "placement": contents.placement,
         "program": {"file": PROGRAM_FILE, "cores": program.cores, "instances": program.instances,
                     "batch": program.batch, "mode": program.mode, "frequency": program.frequency},
         "constants": CONSTANTS_FILE,
@@ -213,6 +215,12 @@ class Package:
     @property
     def outputs(self) -> list[dict[str, Any]]:
         return self.manifest["outputs"]
+
+    @property
+    def placement(self) -> dict[str, Any] | None:
+        """Which ops run on the AIPU and which on the host (op counts, MACs, host op types), as
+        recorded by the compiler; None for packages written before placement was recorded."""
+        return self.manifest.get("placement")
 
     @property
     def configuration(self) -> dict[str, Any]:

@@ -56,6 +56,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration-frames", type=int, default=8, help="random frames when no data is given (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random calibration frames")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS")
+    p.add_argument("--cpu-fallback-ops", default="", metavar="OP,OP",
+                   help="ONNX op types to run on the host even where the AIPU could (onnx-place)")
     p.add_argument("--emit", choices=["onnx", "quant", "tile", "aipu"], help="write the IR at this level")
     p.add_argument("--print-pipeline", action="store_true", help="print the pass pipeline and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print the time of each stage")
@@ -74,7 +76,9 @@ def compile_model(args: argparse.Namespace) -> int:
     if args.config and str(args.config).endswith((".yaml", ".yml")):
         check_card_budget(args.config, args.model_name, overrides or None)
     cfg = eff.config
-    stages = pipeline_stages(cfg, args.calibration_data, frames=args.calibration_frames, seed=args.seed)
+    fallback = [t.strip() for t in args.cpu_fallback_ops.split(",") if t.strip()]
+    stages = pipeline_stages(cfg, args.calibration_data, frames=args.calibration_frames, seed=args.seed,
+                             cpu_fallback_ops=fallback)
     if args.print_pipeline:
         print(pipeline_text(stages))
         return 0
@@ -101,9 +105,13 @@ def compile_model(args: argparse.Namespace) -> int:
         write_text_atomic(out, str(module) + "\n")
         return 0
     run_stages(ctx, module, stages)
+    from axc.lowering.onnx_place import read_summary, summary_text
     from axc.lowering.package_writer import write_package
 
     write_package(out, module, cfg, source_model=Path(args.model))
+    summary = read_summary(module)
+    if summary is not None:
+        print(f"ax-compile: {summary_text(summary)}", file=sys.stderr)
     if args.verbose:
         print(f"ax-compile: compiled in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
@@ -112,8 +120,16 @@ def compile_model(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point of ``ax-compile``."""
     args = _build_parser().parse_args(argv)
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001 - warnings API
+        print(f"ax-compile: warning: {message}", file=sys.stderr)
+
     try:
-        return compile_model(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = show
+            return compile_model(args)
     except AxcError as e:
         print(f"ax-compile: error: {e}", file=sys.stderr)
         return 1
