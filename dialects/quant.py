@@ -485,6 +485,40 @@ class ReshapeOp(QuantOp):
             raise VerifyException(f"'quant.reshape' op element count must be kept, got {a} -> {b}")
 
 
+@irdl_op_definition
+class LutOp(QuantOp):
+    """int8 -> int8 through a 256-entry table: ``out = table[x + 128]`` (an element-wise function).
+
+    ``table`` is ``dense<...> : tensor<256xi8>``, entry ``k`` the result for input ``k - 128``;
+    input and result are ``!quant.uniform`` of the same shape (their qparams are those the table was
+    built for: see ``lowering/lut_tables.py``).
+    """
+
+    name = "quant.lut"
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    table = prop_def(DenseIntOrFPElementsAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def verify_(self) -> None:
+        uniform_of(self.input)
+        uniform_of(self.output)
+        if self.input.type.get_shape() != self.output.type.get_shape():  # type: ignore[union-attr]
+            raise VerifyException("'quant.lut' op input and result must have the same shape")
+        shape = tuple(self.table.get_shape())
+        if shape != (256,) or self.table.get_element_type() != i8:
+            raise VerifyException(
+                f"'quant.lut' op table must be tensor<256xi8>, got tensor<{'x'.join(map(str, shape))}x"
+                f"{self.table.get_element_type()}>"
+            )
+
+    def table_array(self) -> np.ndarray:
+        """The table as an int8 numpy array of 256 entries (index = input + 128)."""
+        return np.frombuffer(self.table.data.data, dtype=np.int8).reshape(256)
+
+
 QUANT = Dialect(
     "quant",
     [
@@ -499,6 +533,7 @@ QUANT = Dialect(
         ClampOp,
         ConcatOp,
         ReshapeOp,
+        LutOp,
     ],
     [UniformType, UniformPerAxisType],
 )

@@ -697,6 +697,31 @@ class ClampOp(AsyncTileOp):
         self._check_clamp()
 
 
+@irdl_op_definition
+class LutOp(AsyncTileOp):
+    """Table lookup (DPU): ``out = table[x + 128]`` on the real channels. ``table`` is the L1 copy
+    of a 256-byte int8 constant (entry ``k`` is the result for input ``k - 128``). ``channels = [C]``."""
+
+    name = "tile.lut"
+    input = operand_def(MemRefType)
+    table = operand_def(MemRefType)
+    output = operand_def(MemRefType)
+    deps = var_operand_def(TokenType)
+    channels = prop_def(DenseArrayBase)
+    src = _SRC
+    token = result_def(TokenType)
+
+    def verify_(self) -> None:
+        it = self._check_l1_act(self.input, "input")
+        ot = self._check_l1_act(self.output, "output")
+        _check_same_hw(self, it, ot, "input", "output")
+        self._check_channels(1, [(min(it.get_shape()[2], ot.get_shape()[2]), "input/output")])
+        tt = self.table.type
+        if not isinstance(tt, MemRefType) or space_of(tt) != "l1" or tt.element_type != i8 \
+                or tuple(tt.get_shape()) != (256,):
+            raise self._err(f"table must be memref<256xi8, \"l1\">, got {tt}")
+
+
 # ---------------------------------------------------------------------------------------------------
 # host segments
 
@@ -784,11 +809,12 @@ class YieldOp(IRDLOperation):
         super().__init__(operands=[list(values)])
 
 
-COMPUTE_OPS = (Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, RequantizeOp, ClampOp)
+COMPUTE_OPS = (Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, RequantizeOp, ClampOp, LutOp)
 
 TILE = Dialect(
     "tile",
-    [AllocOp, ConstantOp, DmaOp, Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, RequantizeOp, ClampOp, HostOp, YieldOp],
+    [AllocOp, ConstantOp, DmaOp, Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, RequantizeOp, ClampOp, LutOp, HostOp,
+     YieldOp],
     [TokenType],
 )
 
@@ -804,6 +830,7 @@ __all__ = [
     "AddOp",
     "RequantizeOp",
     "ClampOp",
+    "LutOp",
     "HostOp",
     "YieldOp",
     "COMPUTE_OPS",

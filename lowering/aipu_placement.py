@@ -4,9 +4,11 @@ Contract: ``runs_on_aipu(op)`` is true exactly for the onnx ops ``convert-onnx-t
 to quant ops, decided from the op and the types / producers of its operands only: Conv of a 4-D
 activation with constant weights (and bias), Add of two same-shape activations, Relu, MaxPool /
 AveragePool / GlobalAveragePool of a 4-D activation, channel Concat of activations (rank 2 or 4),
-and order-keeping Reshape / Flatten ((N, C, 1, 1) <-> (N, C) or an unchanged shape), all with f32
-results, and every activation operand and result (1, C, H, W) or (1, C). An activation is an f32
-tensor not made by ``onnx.Constant``. ``is_host_op(op)``: any
+order-keeping Reshape / Flatten ((N, C, 1, 1) <-> (N, C) or an unchanged shape), and the
+element-wise functions of one activation that become a table lookup (``lut_tables.lut_input``:
+Sigmoid, HardSwish, Clip, ``x * 6`` ...), all with f32 results, and every activation operand and
+result (1, C, H, W) or (1, C). An activation is an f32 tensor not made by ``onnx.Constant``.
+``is_host_op(op)``: any
 other onnx op except ``onnx.Constant``.
 """
 
@@ -16,9 +18,10 @@ from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from axc.dialects import onnx
+from axc.lowering.lut_tables import lut_input
 from axc.lowering.quant_qparams import const_of, is_f32_tensor, shape
 
-__all__ = ["runs_on_aipu", "is_host_op"]
+__all__ = ["runs_on_aipu", "is_host_op", "lut_activation"]
 
 
 def _order_keeping_reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> bool:
@@ -63,8 +66,8 @@ def runs_on_aipu(op: Operation) -> bool:
             and const_of(op.W) is not None
             and (op.B is None or const_of(op.B) is not None)
         )
-    if isinstance(op, onnx.AddOp):
-        return _activation(op.A) and _activation(op.B) and shape(op.A) == shape(op.B) == shape(op.C)
+    if isinstance(op, onnx.AddOp) and _activation(op.A) and _activation(op.B):
+        return shape(op.A) == shape(op.B) == shape(op.C)
     if isinstance(op, onnx.ReluOp):
         return _activation(op.X)
     if isinstance(op, onnx.MaxPoolOp | onnx.AveragePoolOp | onnx.GlobalAveragePoolOp):
@@ -78,7 +81,16 @@ def runs_on_aipu(op: Operation) -> bool:
         return _activation(op.data) and _order_keeping_reshape(shape(op.data), shape(op.reshaped))
     if isinstance(op, onnx.FlattenOp):
         return _activation(op.X) and _order_keeping_reshape(shape(op.X), shape(op.Y))
-    return False
+    return lut_activation(op) is not None
+
+
+def lut_activation(op: Operation) -> SSAValue | None:
+    """The activation of an onnx op that runs on the AIPU as a ``quant.lut`` (None otherwise): the
+    ops of ``lut_tables.lut_input`` except an Add of two activations (that is a ``quant.add``)."""
+    if isinstance(op, onnx.AddOp) and _activation(op.A) and _activation(op.B):
+        return None
+    x = lut_input(op)
+    return x if x is not None and _activation(x) else None
 
 
 def is_host_op(op: Operation) -> bool:

@@ -80,7 +80,8 @@ class ConvertOnnxToQuantPass(ModulePass):
 
     * every onnx op that the AIPU runs (:func:`runs_on_aipu`: Conv with constant weights, same-shape
       Add, Relu, MaxPool, AveragePool, GlobalAveragePool, channel Concat, (N, C, 1, 1) <-> (N, C)
-      Reshape / Flatten) is replaced by its quant op; a Conv or Add whose only user is a Relu absorbs
+      Reshape / Flatten, element-wise functions of one activation such as Sigmoid, HardSwish, Clip or
+      ``x / 6``, which become ``quant.lut``) is replaced by its quant op; a Conv or Add whose only user is a Relu absorbs
       it (result qparams from the Relu's range, clamp lo = result zero point);
     * activations are ``!quant.uniform`` from their calibration range (``activation_qparams``); Conv
       weights are per-axis (axis 0) symmetric int8, biases int32 ``round(b / (s_in * s_w))``;

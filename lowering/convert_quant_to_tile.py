@@ -25,7 +25,8 @@ Guarantees (docs/architecture.md, "The tile level"):
   table into L1 buffers, the compute op, DMA of the output tile into its buffer at its row /
   channel offsets. Weights and tables are loaded once per channel tile and stay in L1 across its
   height tiles. Concat is free when possible (the producers write into channel offsets of the
-  concat buffer), else a DMA; ``quant.reshape`` aliases its input.
+  concat buffer), else a DMA; ``quant.reshape`` aliases its input. A ``quant.lut`` table is one
+  256-byte constant, loaded into L1 once per channel tile like a weight.
 * Host segments: maximal runs of ``quant.dequantize -> onnx ops -> quant.quantize`` become one
   ``tile.host`` whose region holds the onnx ops.
 * Tokens: every op waits for the ops that wrote the data it reads (read-after-write only; the
@@ -580,6 +581,31 @@ class _Converter(StoragePlanMixin, HostSegmentsMixin):
 
         self._tile_op(o, [o.input], self._eltwise_geom(o, 1), make)
 
+    def _lower_lut(self, o: quant.LutOp) -> None:
+        L = self.L
+        src = src_name(o)
+        h, w, c = _hwc(o.output, o)
+        unit = min(max(1, self.opts.pword), c)
+        n_units = -(-c // unit)
+        table = L.constant(f"{src}/lut", dense(o.table_array(), (256,), i8), src)
+
+        class G(Geom):
+            def c_split(self, n: int) -> list[tuple[int, int]]:
+                return [(a * unit, min(c, b * unit)) for a, b in split_even(n_units, n)]
+
+            def working_set(self, hr: tuple[int, int], cr: tuple[int, int]) -> int:
+                return 2 * aligned((hr[1] - hr[0]) * w * L.pw(cr[1] - cr[0])) + aligned(256)
+
+            def constants(self, conv: _Converter, ci: int, c0: int, c1: int) -> list[tuple[SSAValue, SSAValue]]:
+                tl = L.scratch(f"{src}/lut", (256,))
+                return [(tl, L.dma(table, tl, (0,), (0,), (256,), [], src))]
+
+        def make(ins, consts, ob, deps, hr, icr, cr):
+            return tile.LutOp.build(operands=[ins[0], consts[0], ob, deps], result_types=[tile.TokenType()],
+                                    properties={"channels": i64_array((cr[1] - cr[0],))})
+
+        self._tile_op(o, [o.input], G(h, n_units, 1), make)
+
 
 _HANDLERS: dict[type[Operation], Callable[[_Converter, Operation], None]] = {
     quant.QuantizeOp: _Converter._lower_quantize,
@@ -591,6 +617,7 @@ _HANDLERS: dict[type[Operation], Callable[[_Converter, Operation], None]] = {
     quant.AddOp: _Converter._lower_add,
     quant.RequantizeOp: _Converter._lower_requantize,
     quant.ClampOp: _Converter._lower_clamp,
+    quant.LutOp: _Converter._lower_lut,
     quant.ConcatOp: _Converter._lower_concat,
     quant.ReshapeOp: _Converter._lower_reshape,
 }

@@ -22,7 +22,7 @@ Guarantees:
   stores from L1 channel 1; otherwise every DMA uses channel 0.
 * ``tile.conv2d`` becomes ``aipu.mvm`` (``aipu.dwpu op=dwconv`` when depthwise, group == C > 1),
   ``tile.max_pool`` / ``tile.avg_pool`` become ``aipu.dwpu``, ``tile.add`` / ``tile.requantize`` /
-  ``tile.clamp`` become ``aipu.dpu``; every instruction keeps ``src``.
+  ``tile.clamp`` / ``tile.lut`` become ``aipu.dpu`` (``op=lut``: the table's L1 address in ``table``); every instruction keeps ``src``.
 * ``tile.host`` becomes ``aipu.host segment=N`` (N counts from 0 in program order) whose region
   holds the same onnx ops (:func:`axc.lowering.aipu_asm.host_segment_model` makes the ONNX model
   of the package from it).
@@ -254,7 +254,7 @@ class _Converter:
                 self._conv(o)
             elif isinstance(o, tile.MaxPoolOp | tile.AvgPoolOp):
                 self._pool(o)
-            elif isinstance(o, tile.AddOp | tile.RequantizeOp | tile.ClampOp):
+            elif isinstance(o, tile.AddOp | tile.RequantizeOp | tile.ClampOp | tile.LutOp):
                 self._dpu(o)
             elif isinstance(o, tile.HostOp):
                 self._host(o)
@@ -348,9 +348,14 @@ class _Converter:
                              multipliers=o.prop_ints("multipliers"), shift=o.prop_int("shift"), **args)
         self._add(o, ins)
 
-    def _dpu(self, o: tile.AddOp | tile.RequantizeOp | tile.ClampOp) -> None:
+    def _dpu(self, o: tile.AddOp | tile.RequantizeOp | tile.ClampOp | tile.LutOp) -> None:
         y = self._l1(o.output, o)
         (c,) = o.prop_ints("channels")
+        if isinstance(o, tile.LutOp):
+            x, t = self._l1(o.input, o), self._l1(o.table, o)
+            self._add(o, make_instr("dpu", 0, op="lut", in_=x.mem, in_shape=x.shape, table=t.mem, out=y.mem,
+                                    out_shape=y.shape, channels=c, src=self._src(o)))
+            return
         common = dict(out=y.mem, out_shape=y.shape, channels=c, clamp=o.prop_ints("clamp"), src=self._src(o))
         if isinstance(o, tile.AddOp):
             a, b = self._l1(o.lhs, o), self._l1(o.rhs, o)

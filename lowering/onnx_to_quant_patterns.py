@@ -25,7 +25,8 @@ from xdsl.utils.exceptions import PassFailedException
 
 from axc.dialects import onnx, quant
 from axc.dialects.quant import UniformPerAxisType, UniformType, i64_array
-from axc.lowering.aipu_placement import is_host_op, runs_on_aipu
+from axc.lowering.aipu_placement import is_host_op, lut_activation, runs_on_aipu
+from axc.lowering.lut_tables import lut_table
 from axc.lowering.onnx_importer import dense_from_numpy, numpy_from_dense
 from axc.lowering.quant_qparams import (
     calibration_range,
@@ -50,6 +51,7 @@ __all__ = [
     "ConcatPattern",
     "ReshapePattern",
     "FlattenPattern",
+    "LutPattern",
     "HostOpPattern",
     "ReturnPattern",
 ]
@@ -185,7 +187,7 @@ class AddPattern(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: onnx.AddOp, rewriter: PatternRewriter) -> None:
-        if not runs_on_aipu(op) or not _ready(op):
+        if not runs_on_aipu(op) or lut_activation(op) is not None or not _ready(op):
             return
         a = quantized(rewriter, op.A)
         b = quantized(rewriter, op.B)
@@ -372,6 +374,30 @@ class FlattenPattern(RewritePattern):
 
 
 @dataclass
+class LutPattern(RewritePattern):
+    """An element-wise function of one activation (Sigmoid, HardSwish, Clip, ``x * 6``, ...: see
+    ``lut_tables.lut_input``) -> quant.lut, its table built at the input's qparams and the result's
+    (from the op's calibration range). Matches any onnx op kind; only those :func:`lut_activation`
+    accepts fire."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if not isinstance(op, onnx.OnnxOp) or not runs_on_aipu(op) or not _ready(op):
+            return
+        x_f = lut_activation(op)
+        if x_f is None:
+            return
+        x = quantized(rewriter, x_f)
+        y = op.results[0]
+        el = uniform_of_value(y)
+        table = lut_table(op, x_f, quant.uniform_of(x), el)
+        lut = quant.LutOp.build(
+            operands=[x], result_types=[qtype(shape(y), el)],
+            properties={"table": dense_from_numpy(table, i8)}, attributes=_name_attrs(op),
+        )
+        _finish(rewriter, op, op, [lut], lut.output)
+
+
+@dataclass
 class HostOpPattern(RewritePattern):
     """Any other onnx op stays on f32: its converted operands get their float view (dequantize)."""
 
@@ -406,6 +432,7 @@ PATTERNS: tuple[type[RewritePattern], ...] = (
     ConcatPattern,
     ReshapePattern,
     FlattenPattern,
+    LutPattern,
     HostOpPattern,
     ReturnPattern,
 )

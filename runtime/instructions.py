@@ -174,6 +174,9 @@ def _dpu(ex: Executor, core: int, ins: Instr) -> Run:
                                                                 "out_zp")), lo, hi)
         return lambda: adder(a, b, out)
     x = operand("in")
+    if kind == "lut":
+        table = ex.view(core, ins["table"], (256,))
+        return lambda: ik.lut(x, table, out)
     if kind == "requantize":
         args = (ins["in_zp"], ins["mult"], ins["shift"], ins["out_zp"], lo, hi)
         return lambda: np.copyto(out, ik.requantize_int8(x, *args))

@@ -1,5 +1,5 @@
 """Integer kernels shared by the quant / tile interpreters and the AIPU runtime: pooling, elementwise
-add and requantization, plus the re-exported convolution (:mod:`.conv_kernels`) and window geometry
+add, requantization and table lookup (``lut``), plus the re-exported convolution (:mod:`.conv_kernels`) and window geometry
 (:mod:`.window_geometry`).
 
 Pure numpy (no xdsl). One frame at a time, **HWC** layout (channels last), int8 activations. Window
@@ -29,6 +29,7 @@ __all__ = [
     "add",
     "QuantizedAdder",
     "requantize_int8",
+    "lut",
     "output_size",
 ]
 
@@ -231,3 +232,28 @@ def requantize_int8(x: np.ndarray, x_zp: int, multiplier, shift, zp_out: int, lo
     if x.dtype != np.int8:
         raise ValueError(f"requantize_int8 input must be int8, got {x.dtype}")
     return requantize(x.astype(np.int32) - np.int32(check_zp(x_zp)), multiplier, shift, zp_out, lo, hi)
+
+
+# ---------------------------------------------------------------------------------------------------
+# table lookup
+
+
+def lut(x: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``table[x + 128]`` element-wise: int8 ``x`` (any shape) through a 256-entry int8 table.
+
+    Entry ``k`` of ``table`` is the result for the input ``k - 128``. The index is formed as the
+    uint8 bit pattern of ``x`` with its top bit flipped (equal to ``x + 128``). With ``out`` (int8,
+    the shape of ``x``, possibly a strided view) the result is written there. Returns the int8
+    result; raises ``ValueError`` for a non-int8 ``x`` or a table that is not int8 of 256 entries.
+    """
+    x = np.asarray(x)
+    t = np.asarray(table)
+    if x.dtype != np.int8:
+        raise ValueError(f"lut input must be int8, got {x.dtype}")
+    if t.dtype != np.int8 or t.shape != (256,):
+        raise ValueError(f"lut table must be int8 of 256 entries, got {t.dtype} {list(t.shape)}")
+    idx = x.view(np.uint8) ^ np.uint8(0x80)
+    if out is None:
+        return t[idx]
+    out[...] = t[idx]
+    return out

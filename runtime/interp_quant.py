@@ -134,6 +134,10 @@ class QuantFunctions(InterpreterFunctions):
         lo, hi = op.clamp_bounds()
         return (np.clip(args[0], lo, hi).astype(np.int8),)
 
+    @impl(quant.LutOp)
+    def run_lut(self, interpreter: Interpreter, op: quant.LutOp, args: tuple[Any, ...]):
+        return (ik.lut(args[0], _prepared(interpreter, op, op.table_array)),)
+
     @impl(quant.ConcatOp)
     def run_concat(self, interpreter: Interpreter, op: quant.ConcatOp, args: tuple[Any, ...]):
         return (np.concatenate(args, axis=op.axis.value.data),)

@@ -195,6 +195,13 @@ class TileFunctions(InterpreterFunctions):
         out[:, :, :c] = np.clip(x[:, :, :c], lo, hi)
         return (None,)
 
+    @impl(tile.LutOp)
+    def run_lut(self, interpreter: Interpreter, op: tile.LutOp, args: tuple[Any, ...]):
+        x, table, out = args[0], args[1], args[2]
+        (c,) = op.prop_ints("channels")
+        ik.lut(x[:, :, :c], table, out[:, :, :c])
+        return (None,)
+
     @impl(tile.HostOp)
     def run_host(self, interpreter: Interpreter, op: tile.HostOp, args: tuple[Any, ...]):
         n_in = len(op.inputs)

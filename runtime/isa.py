@@ -158,13 +158,14 @@ ISA: dict[str, dict[str, Operand]] = {
         _CLAMP, _SIGNAL, _SRC,
     ),
     "dpu": _ops(
-        Operand("op", "word", required=True, words=("add", "requantize", "clamp"), doc="the operation"),
+        Operand("op", "word", required=True, words=("add", "requantize", "clamp", "lut"), doc="the operation"),
         Operand("a", "mem", doc="add: first input"),
         Operand("a_shape", "ints", lengths=(3,), doc="add: stored shape [H, W, Cs] of a"),
         Operand("b", "mem", doc="add: second input"),
         Operand("b_shape", "ints", lengths=(3,), doc="add: stored shape of b"),
-        Operand("in", "mem", doc="requantize / clamp: input"),
-        Operand("in_shape", "ints", lengths=(3,), doc="requantize / clamp: stored shape of in"),
+        Operand("in", "mem", doc="requantize / clamp / lut: input"),
+        Operand("in_shape", "ints", lengths=(3,), doc="requantize / clamp / lut: stored shape of in"),
+        Operand("table", "mem", doc="lut: int8 table of 256 entries in l1, entry x + 128 for input x"),
         Operand("out", "mem", required=True, doc="output, int8 HWC"),
         Operand("out_shape", "ints", required=True, lengths=(3,), doc="stored shape of out"),
         Operand("channels", "int", required=True, doc="real channels (the same H x W everywhere)"),
@@ -450,6 +451,8 @@ def accesses(ins: Instr) -> list[Access]:
         for role in ("a", "b", "in"):
             if ins.get(role) is not None and ins.get(role + "_shape") is not None:
                 a.append(Access(role, ins[role], prod(ins[role + "_shape"]), False))
+        if ins.get("table") is not None:
+            a.append(Access("table", ins["table"], 256, False))
         a.append(Access("out", ins["out"], prod(ins["out_shape"]), True))
     elif op == "host":
         for i, b in enumerate(ins["inputs"]):

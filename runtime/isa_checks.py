@@ -199,7 +199,9 @@ class _Checks:
         for name in ("a", "b", "in"):
             if name not in need and ins.get(name) is not None:
                 raise _err(ins, f"op={kind} takes no operand '{name}'")
-        for name in ("a", "b", "in", "out"):
+        if (kind == "lut") != (ins.get("table") is not None):
+            raise _err(ins, "op=lut needs operand 'table'" if kind == "lut" else f"op={kind} takes no operand 'table'")
+        for name in ("a", "b", "in", "out", "table"):
             if ins.get(name) is not None and ins[name].space != "l1":
                 raise _err(ins, f"{name} must be in l1, got {ins[name].space}")
         hw = tuple(ins["out_shape"][:2])

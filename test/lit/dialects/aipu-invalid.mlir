@@ -129,3 +129,21 @@ aipu.program cores = 2, frequency = 800000000, batch = 2 {
   }
 }
 // CHECK: 'aipu.program' op race between cores: 'dma' of core 0 writes l2:0x120..0x140 that core 1 also accesses, with no cross-core token ordering them: expected bytes of its own per core
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.dpu op = lut, in = l1[0x0], in_shape = [1, 1, 64], out = l1[0x100], out_shape = [1, 1, 64], channels = 8
+  }
+}
+// CHECK: 'aipu.dpu' op op=lut needs operand 'table'
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.dpu op = clamp, in = l1[0x0], in_shape = [1, 1, 64], table = l1[0x200], out = l1[0x100], out_shape = [1, 1, 64], channels = 8
+  }
+}
+// CHECK: 'aipu.dpu' op op=clamp takes no operand 'table'

@@ -28,3 +28,11 @@ func.func @bad_clamp(%x: tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>>) {
   func.return
 }
 // CHECK: 'quant.clamp' op clamp must satisfy -128 <= lo <= hi <= 127, got [10, 5]
+
+// -----
+
+func.func @bad_lut_table(%x: tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>>) {
+  %y = quant.lut %x {table = dense<0> : tensor<128xi8>} : tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>> -> tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>>
+  func.return
+}
+// CHECK: 'quant.lut' op table must be tensor<256xi8>, got tensor<128xi8>

@@ -19,6 +19,8 @@ func.func @main(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x8x8xf32> {
   %a = quant.add %y, %y : (!y, !y) -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>>
   // CHECK: quant.concat %{{.*}}, %{{.*}} {axis = 1 : i64}
   %c = quant.concat %y, %y {axis = 1 : i64} : (!y, !y) -> tensor<1x8x8x8x!quant.uniform<i8:f32, 0.05:-3>>
+  // CHECK: quant.lut %{{.*}} {table = dense<7> : tensor<256xi8>} : tensor<1x4x8x8x!quant.uniform<i8:f32, 0.05:-3>> -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>>
+  %l = quant.lut %y {table = dense<7> : tensor<256xi8>} : !y -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>>
   // CHECK: quant.dequantize
   %d = quant.dequantize %a : tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>> -> tensor<1x4x8x8xf32>
   // CHECK: onnx.Softmax

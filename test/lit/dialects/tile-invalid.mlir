@@ -147,3 +147,13 @@ func.func @host_f32_layout() {
   func.return
 }
 // CHECK: 'tile.host' op buffer 1: an f32 buffer must have the logical shape [1, 4], got memref<4xf32, "l2">
+
+// -----
+
+func.func @lut_table_shape() {
+  %a = tile.alloc {kind = "scratch", name = "a"} : memref<1x1x64xi8, "l1">
+  %t = tile.alloc {kind = "scratch", name = "t"} : memref<128xi8, "l1">
+  %k = tile.lut %a, %t, %a {channels = array<i64: 4>} : memref<1x1x64xi8, "l1">, memref<128xi8, "l1">, memref<1x1x64xi8, "l1">
+  func.return
+}
+// CHECK: 'tile.lut' op table must be memref<256xi8, "l1">, got memref<128xi8, "l1">

@@ -33,7 +33,10 @@ func.func @main() attributes {axc.input_names = ["x"], axc.output_names = ["y"]}
   %t7 = tile.requantize %a, %ol [after %t6] {in_zp = 0 : i64, mult = 1073741824 : i64, shift = 30 : i64, out_zp = 1 : i64, clamp = array<i64: -128, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l1">
   // CHECK: tile.clamp
   %t8 = tile.clamp %a, %ol [after %t7] {clamp = array<i64: 0, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l1">
-  %t9 = tile.dma %ol, %y [after %t8] {src_offsets = array<i64: 0, 0, 0>, dst_offsets = array<i64: 0, 0, 0>, sizes = array<i64: 8, 8, 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l2">
+  // CHECK: tile.lut %{{.*}}, %{{.*}}, %{{.*}} [after %{{.*}}] {channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<256xi8, "l1">, memref<8x8x64xi8, "l1">
+  %lt = tile.alloc {kind = "scratch", name = "lut"} : memref<256xi8, "l1">
+  %t8b = tile.lut %a, %lt, %ol [after %t8] {channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<256xi8, "l1">, memref<8x8x64xi8, "l1">
+  %t9 = tile.dma %ol, %y [after %t8b] {src_offsets = array<i64: 0, 0, 0>, dst_offsets = array<i64: 0, 0, 0>, sizes = array<i64: 8, 8, 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l2">
   // CHECK: tile.host ins(%[[Y]] : memref<8x8x64xi8, "l2">) outs(%[[O]] : memref<1x4xf32, "ddr">) [after %{{.*}}] attributes {scales = array<f64: 2.500000e-01, 1.000000e+00>, zero_points = array<i64: 0, 0>, shapes = [array<i64: 1, 4, 8, 8>, array<i64: 1, 4>], src = "gap"} {
   // CHECK-NEXT: ^{{.*}}(%[[A:.*]]: tensor<1x4x8x8xf32>):
   // CHECK-NEXT:   %{{.*}} = onnx.GlobalAveragePool %[[A]]
