@@ -70,12 +70,13 @@ def const_of(v: SSAValue | None) -> onnx.ConstantOp | None:
     return None
 
 
-def _range_attr(attrs: dict[str, Attribute] | None) -> tuple[float, float] | None:
+def _range_attr(attrs: dict[str, Attribute] | None, index: int = 0) -> tuple[float, float] | None:
+    """(lo, hi) of result ``index``: ``calibration`` holds one pair per result of the op."""
     a = (attrs or {}).get(CALIBRATION)
     if isinstance(a, DenseArrayBase):
         vals = tuple(float(x) for x in a.get_values())
-        if len(vals) == 2:
-            return vals[0], vals[1]
+        if len(vals) >= 2 * (index + 1) and len(vals) % 2 == 0:
+            return vals[2 * index], vals[2 * index + 1]
     return None
 
 
@@ -107,7 +108,7 @@ def calibration_range(v: SSAValue) -> tuple[float, float]:
         return r
     op = v.owner
     assert isinstance(op, Operation)
-    r = _range_attr(op.attributes)
+    r = _range_attr(op.attributes, v.index if len(op.results) > 1 else 0)
     if r is None:
         what = op.describe() if isinstance(op, onnx.OnnxOp) else f"'{op.name}'"
         raise PassFailedException(

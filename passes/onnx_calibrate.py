@@ -201,14 +201,15 @@ def random_frames(runner: OnnxRunner, frames: int, seed: int) -> Iterator[tuple[
 # the pass
 
 
+def _f32_result(r) -> bool:
+    return isinstance(r.type, TensorType) and r.type.get_element_type() == f32
+
+
 def _calibrated(op: Operation) -> bool:
-    return (
-        isinstance(op, onnx.OnnxOp)
-        and not isinstance(op, onnx.ConstantOp)
-        and len(op.results) == 1
-        and isinstance(op.results[0].type, TensorType)
-        and op.results[0].type.get_element_type() == f32
-    )
+    """Non-constant onnx ops with at least one f32 result (ops with several results, such as
+    Split, get one (lo, hi) pair per result, in result order; non-f32 results get (0, 0))."""
+    return isinstance(op, onnx.OnnxOp) and not isinstance(op, onnx.ConstantOp) and any(
+        _f32_result(r) for r in op.results)
 
 
 def _range_attr(lo: float, hi: float) -> DenseArrayBase:
@@ -231,14 +232,16 @@ def calibrate_module(
     if scheme not in SCHEMES:
         raise PassFailedException(f"onnx-calibrate: scheme must be one of {', '.join(SCHEMES)}, got '{scheme}'")
     make = MinMaxObserver if scheme == "per_tensor_min_max" else HistogramObserver
-    observers: dict[Operation, MinMaxObserver | HistogramObserver | None] = {}
+    observers: dict[Operation, list[MinMaxObserver | HistogramObserver | None] | None] = {}
 
     def observe(op: Operation, results: tuple) -> None:
         obs = observers.get(op, _MISSING)
         if obs is _MISSING:
-            obs = observers[op] = make() if _calibrated(op) else None
+            obs = observers[op] = [make() if _f32_result(r) else None for r in op.results] if _calibrated(op) else None
         if obs is not None:
-            obs.update(results[0])  # type: ignore[union-attr]
+            for o, x in zip(obs, results):  # type: ignore[union-attr]
+                if o is not None:
+                    o.update(x)
 
     runner = OnnxRunner(module, observe)
     arg_obs = [make() if t.get_element_type() == f32 else None for t in runner.input_types]
@@ -253,8 +256,13 @@ def calibrate_module(
         raise InputDataError("onnx-calibrate: no calibration frames")
 
     for op, obs in observers.items():
-        if obs is not None:
-            op.attributes[CALIBRATION_ATTR] = _range_attr(*obs.range())
+        if obs is None:
+            continue
+        if len(obs) == 1:
+            op.attributes[CALIBRATION_ATTR] = _range_attr(*obs[0].range())  # type: ignore[union-attr]
+        else:
+            pairs = [_range_attr(*o.range()).get_values() if o is not None else (0.0, 0.0) for o in obs]
+            op.attributes[CALIBRATION_ATTR] = DenseArrayBase.from_list(f32, [float(x) for p in pairs for x in p])
     fn = runner.fn
     old = fn.arg_attrs.data if fn.arg_attrs is not None else [DictionaryAttr({}) for _ in fn.args]
     new = []

@@ -100,12 +100,12 @@ def model_macs(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> int:
 
 
 def aipu_macs(package) -> int:
-    """MACs per frame that a compiled package (:class:`axc.runtime.package.Package`) runs on the AIPU.
-
-    TODO(placement): the lead is adding the compiler's own placement record (which ONNX node runs
-    where, with its MACs). When it lands, read the AIPU MACs from that record here instead of the
-    cycle model's count of ``mvm`` MACs; the harness and the bench call only this function.
-    """
+    """MACs per frame that a compiled package (:class:`axc.runtime.package.Package`) runs on the AIPU:
+    the compiler's placement record (``manifest["placement"]``, written by ``onnx-place``); the cycle
+    model's count of ``mvm`` MACs for packages written before placement was recorded."""
+    placement = package.placement
+    if placement is not None:
+        return int(placement["aipu_macs"])
     return int(package.cycle_report().macs)
 
 
