@@ -254,18 +254,21 @@ class MaxPoolPattern(RewritePattern):
 
 def _avg_pool(rewriter: PatternRewriter, op: onnx.OnnxOp, x_f: SSAValue, y: SSAValue,
               kernel: Sequence[int], strides: Sequence[int], pads: Sequence[int],
-              ceil_mode: int, count_include_pad: int) -> None:
+              ceil_mode: int, count_include_pad: int, dilations: Sequence[int] = (1, 1)) -> None:
     x = quantized(rewriter, x_f)
+    props: dict[str, Attribute] = {
+        "kernel": i64_array(kernel),
+        "strides": i64_array(strides),
+        "pads": i64_array(pads),
+        "ceil_mode": IntegerAttr(ceil_mode, i64),
+        "count_include_pad": IntegerAttr(count_include_pad, i64),
+    }
+    if tuple(dilations) != (1, 1):
+        props["dilations"] = i64_array(dilations)
     pool = quant.AvgPoolOp.build(
         operands=[x],
         result_types=[qtype(shape(y), uniform_of_value(y))],
-        properties={
-            "kernel": i64_array(kernel),
-            "strides": i64_array(strides),
-            "pads": i64_array(pads),
-            "ceil_mode": IntegerAttr(ceil_mode, i64),
-            "count_include_pad": IntegerAttr(count_include_pad, i64),
-        },
+        properties=props,
         attributes=_name_attrs(op),
     )
     _finish(rewriter, op, op, [pool], pool.output)
@@ -273,15 +276,15 @@ def _avg_pool(rewriter: PatternRewriter, op: onnx.OnnxOp, x_f: SSAValue, y: SSAV
 
 @dataclass
 class AveragePoolPattern(RewritePattern):
-    """onnx.AveragePool -> quant.avg_pool (pads, ceil_mode and count_include_pad kept)."""
+    """onnx.AveragePool -> quant.avg_pool (pads, dilations, ceil_mode and count_include_pad kept)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: onnx.AveragePoolOp, rewriter: PatternRewriter) -> None:
         if not runs_on_aipu(op) or not _ready(op):
             return
-        kernel, strides, pads, _ = _pool_geometry(op, shape(op.X)[2:])
+        kernel, strides, pads, dilations = _pool_geometry(op, shape(op.X)[2:])
         _avg_pool(rewriter, op, op.X, op.Y, kernel, strides, pads,
-                  op.int_attr("ceil_mode", 0), op.int_attr("count_include_pad", 0))
+                  op.int_attr("ceil_mode", 0), op.int_attr("count_include_pad", 0), dilations)
 
 
 @dataclass

@@ -177,8 +177,6 @@ class _Checks:
             if kind == "avgpool":
                 if ins.get("multipliers") is None:
                     raise _err(ins, "op=avgpool needs operand 'multipliers'")
-                if tuple(ins["dilations"]) != (1, 1):
-                    raise _err(ins, f"op=avgpool needs dilations [1, 1], got {list(ins['dilations'])}")
                 if any(not 0 <= m < 2**31 for m in ins["multipliers"]):
                     raise _err(ins, "multipliers must be in [0, 2^31)")
                 if not 0 <= ins["shift"] <= 62:
