@@ -12,6 +12,7 @@ views of their converted operands. ``PATTERNS`` lists them all for the pass. Err
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ from axc.dialects.quant import UniformPerAxisType, UniformType, i64_array
 from axc.lowering.aipu_placement import is_host_op, runs_on_aipu
 from axc.lowering.onnx_importer import dense_from_numpy, numpy_from_dense
 from axc.lowering.quant_qparams import (
+    QuantizationWarning,
+    bias_safe_weight_scales,
     calibration_range,
     const_of,
     qtype,
@@ -37,7 +40,7 @@ from axc.lowering.quant_qparams import (
     uniform_of_value,
 )
 from axc.lowering.quant_views import bridge, cast_source, float_view, quantized
-from axc.runtime.quantization import INT8_MAX, quantize_bias, weight_qparams_per_axis
+from axc.runtime.quantization import INT8_MAX, WEIGHT_QMAX, quantize, quantize_bias, weight_qparams_per_axis
 
 __all__ = [
     "PATTERNS",
@@ -127,6 +130,26 @@ def _ready(op: Operation) -> bool:
     return not any(_pending(v) for v in op.operands)
 
 
+def _fit_bias(op: onnx.ConvOp, w: np.ndarray, wq: np.ndarray, ws: np.ndarray, b: np.ndarray,
+              s_in: float) -> tuple[np.ndarray, np.ndarray]:
+    """(int8 weights, scales) with the scales of channels whose bias would overflow int32 raised
+    (``bias_safe_weight_scales``) and those channels requantized; warns naming the node and channels."""
+    safe, raised = bias_safe_weight_scales(b, s_in, ws, int(np.prod(w.shape[1:])))
+    if not raised.size:
+        return wq, ws
+    wq = wq.copy()
+    wq[raised] = quantize(w[raised], safe[raised].reshape(-1, *([1] * (w.ndim - 1))), 0,
+                          qmin=-WEIGHT_QMAX, qmax=WEIGHT_QMAX)
+    shown = ", ".join(str(int(c)) for c in raised[:8]) + (f", ... ({raised.size} channels)" if raised.size > 8 else "")
+    factor = float(np.max(safe[raised].astype(np.float64) / ws[raised].astype(np.float64)))
+    warnings.warn(
+        f"{op.describe()}: bias of output channel(s) {shown} does not fit in int32 at input scale {s_in:.3g}; "
+        f"their weight scales are raised (up to {factor:.3g}x) so that it does",
+        QuantizationWarning, stacklevel=2,
+    )
+    return wq, safe
+
+
 @dataclass
 class ConvPattern(RewritePattern):
     """onnx.Conv (+ its sole Relu user) -> quant.conv2d with per-axis int8 weights and int32 bias."""
@@ -146,6 +169,9 @@ class ConvPattern(RewritePattern):
             raise PassFailedException(f"{op.describe()}: {e}") from e
         b_const = const_of(op.B)
         b = _const_array(b_const) if b_const is not None else np.zeros(w.shape[0], np.float32)
+        if not np.all(np.isfinite(b)):
+            raise PassFailedException(f"{op.describe()}: bias contains NaN or infinite values")
+        wq, ws = _fit_bias(op, w, wq, ws, b, s_in)
         try:
             bq = quantize_bias(b, s_in, ws)
         except ValueError as e:

@@ -102,3 +102,27 @@ def test_dilated_average_pool_end_to_end(tmp_path: Path, force_h_tiling) -> None
     for name in ("y1", "y2"):
         assert got[name].shape == ref[name].shape
         assert _sqnr_db(ref[name], got[name]) >= 30.0, name
+
+
+def test_conv_bias_too_large_for_int32_is_rescaled(tmp_path: Path) -> None:
+    """A Conv whose bias is huge relative to s_in * s_w (near-zero weights, as a folded BatchNorm of
+    a dead channel gives): the compiler raises those channels' weight scales, warns naming the node
+    and the channels, and the result stays exact (was: "bias does not fit in int32")."""
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((4, 3, 3, 3)) * 0.3).astype(np.float32)
+    w[2] *= np.float32(1e-7)
+    w[3] *= np.float32(1e-6)
+    b = np.array([0.1, -0.2, 5.0, -3.0], np.float32)  # b[2] / (s_in * s_w[2]) ~ 1e12
+    model = _model([helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                     name="big_bias")],
+                   [("x", [1, 3, 8, 8])], ["y"], [("w", w), ("b", b)], opset=13)
+    with pytest.warns(UserWarning, match=r"'onnx.Conv' node \"big_bias\": bias of output channel\(s\) 2, 3 "):
+        compiled = _compile(model, tmp_path)
+    pkg = load_package(compiled.package)
+    x = np.random.default_rng(1).random((1, 3, 8, 8), dtype=np.float32)
+    got = run_package(pkg, {"x": x})["y"]
+    np.testing.assert_array_equal(got, run_quant_module(compiled.quant_module, {"x": x})["y"])
+    ref = _ort(model, {"x": x})["y"]
+    assert _sqnr_db(ref, got) >= 30.0
+    for c in (2, 3):  # the bias-dominated channels are as exact as the output scale allows
+        assert np.max(np.abs(got[0, c] - ref[0, c])) <= 8.0 / 255
