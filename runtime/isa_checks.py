@@ -235,11 +235,13 @@ class _Checks:
 
 def check_hostbuf(b: HostBuffer | IODecl, what: str, line: int = 0) -> None:
     """dtype i8: a valid quantization and a stored HWC shape that holds the logical shape (channels
-    padded); dtype f32: stored == shape."""
+    padded); dtype f32: stored == shape (``[]`` for a 0-d tensor, one element)."""
     if b.dtype not in ("i8", "f32"):
         raise AsmError(f"{what}: dtype must be i8 or f32, got {b.dtype}", line)
-    if not b.shape or min(b.shape) < 1:
-        raise AsmError(f"{what}: shape must be non-empty and positive, got {list(b.shape)}", line)
+    if not b.shape and b.dtype != "f32":
+        raise AsmError(f"{what}: a 0-d (scalar) buffer must be f32, got {b.dtype}", line)
+    if b.shape and min(b.shape) < 1:
+        raise AsmError(f"{what}: shape must be positive, got {list(b.shape)}", line)
     if b.dtype == "f32":
         if tuple(b.stored) != tuple(b.shape):
             raise AsmError(f"{what}: an f32 buffer is stored in its logical shape {list(b.shape)}, got "

@@ -126,3 +126,49 @@ def test_conv_bias_too_large_for_int32_is_rescaled(tmp_path: Path) -> None:
     assert _sqnr_db(ref, got) >= 30.0
     for c in (2, 3):  # the bias-dominated channels are as exact as the output scale allows
         assert np.max(np.abs(got[0, c] - ref[0, c])) <= 8.0 / 255
+
+
+def _scalar_io_model() -> onnx.ModelProto:
+    """A 0-d input ``s`` (Mul by a scalar, Relu and Add of scalars) and a 0-d output ``y``: the
+    mean of a convolution's only channel reshaped to shape [] (as ReduceMean keepdims=0 over all axes)."""
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((2, 3, 3, 3)) * 0.3).astype(np.float32)
+    w1 = (rng.standard_normal((1, 2, 1, 1)) * 0.5).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["s"], ["s_relu"]),
+        helper.make_node("Add", ["s_relu", "s"], ["s2"]),
+        helper.make_node("Mul", ["c", "s2"], ["z"]),
+        helper.make_node("Conv", ["z", "w1"], ["c1"], kernel_shape=[1, 1]),
+        helper.make_node("GlobalAveragePool", ["c1"], ["g"]),
+        helper.make_node("Reshape", ["g", "scalar_shape"], ["y"]),
+    ]
+    return _model(nodes, [("x", [1, 3, 8, 8]), ("s", [])], ["y", "z"],
+                  [("w", w), ("w1", w1), ("scalar_shape", np.zeros(0, np.int64))], opset=13)
+
+
+@pytest.mark.parametrize("cores", [1, 4])
+def test_scalar_inputs_and_outputs(tmp_path: Path, cores: int) -> None:
+    """0-d graph inputs and outputs compile (f32 ``aipu.io`` buffers of shape []) and run: the package
+    executor takes N frames of a scalar as shape (N,) (or one frame as a 0-d array) and returns a
+    scalar output as (N,), each frame equal to the quant interpreter and close to onnxruntime."""
+    model = _scalar_io_model()
+    compiled = _compile(model, tmp_path, CompilerConfig(aipu_cores_used=cores))
+    pkg = load_package(compiled.package)
+    assert [(s["name"], s["shape"]) for s in pkg.manifest["inputs"]] == [("x", [1, 3, 8, 8]), ("s", [])]
+    assert {s["name"]: s["shape"] for s in pkg.manifest["outputs"]}["y"] == []
+    rng = np.random.default_rng(2)
+    x = rng.random((5, 3, 8, 8), dtype=np.float32)
+    s = rng.uniform(-1, 1, 5).astype(np.float32)
+    got = run_package(pkg, {"x": x, "s": s})
+    assert got["y"].shape == (5,) and got["z"].shape == (5, 2, 8, 8)
+    for i in range(5):
+        si = np.array(s[i])  # one frame of the 0-d input
+        q = run_quant_module(compiled.quant_module, {"x": x[i:i + 1], "s": si})
+        ref = _ort(model, {"x": x[i:i + 1], "s": si})
+        assert q["y"].shape == ref["y"].shape == ()
+        np.testing.assert_array_equal(got["y"][i], q["y"])
+        np.testing.assert_array_equal(got["z"][i:i + 1], q["z"])
+        assert abs(float(got["y"][i]) - float(ref["y"])) <= 0.02 * max(1.0, abs(float(ref["y"])))
+    one = run_package(pkg, {"x": x[:1], "s": np.array(s[0])})  # one frame: the scalar as a 0-d array
+    np.testing.assert_array_equal(one["y"], got["y"][:1])
