@@ -35,6 +35,7 @@ from xdsl.irdl import (
     result_def,
     traits_def,
     var_operand_def,
+    var_result_def,
 )
 from xdsl.irdl.operations import OptionalDef, VariadicDef
 from xdsl.parser import Parser, UnresolvedOperand
@@ -401,7 +402,73 @@ ONNX_OPS: tuple[type[OnnxOp], ...] = (
     IdentityOp,
 )
 
-#: ONNX op type -> op class, for the importer.
-OP_BY_ONNX_TYPE: dict[str, type[OnnxOp]] = {op.name.removeprefix("onnx."): op for op in ONNX_OPS}
 
-ONNX = Dialect("onnx", list(ONNX_OPS), [])
+#: attributes of onnx ops that are ours, never ONNX attributes
+NOT_ONNX_ATTRS = frozenset({
+    "onnx_name", "calibration", "opset", "onnx_absent_inputs", "onnx_absent_outputs", "onnx_outer",
+    "onnx_graphs",
+})
+
+
+class GenericOnnxOp(OnnxOp):
+    """Base of the ONNX ops that have no dedicated class: any operands, results and attributes.
+
+    One class per op type of the default ONNX domain (``onnx.Sigmoid``, ``onnx.Resize``,
+    ``onnx.LSTM``, ...), generated from ``onnx.defs``. The op holds the node exactly:
+
+    * operands: the node's non-empty inputs in order, then the outer-scope values its subgraph
+      attributes read (their names in ``onnx_outer``, an array of strings);
+    * results: the node's non-empty outputs in order;
+    * ``onnx_absent_inputs`` / ``onnx_absent_outputs`` (``array<i64>``): positions of omitted
+      optional inputs / outputs (``""`` in the node) that precede given ones;
+    * ONNX attributes under their names (as for every onnx op); GRAPH attributes (If / Loop / Scan
+      bodies) as base64 of the serialized ``GraphProto`` in the ``onnx_graphs`` dictionary.
+
+    Such ops are evaluated by :class:`axc.runtime.onnx_node.NodeRunner` (onnxruntime) at every
+    level, so their semantics are ONNX's for every opset and attribute.
+    """
+
+    inputs = var_operand_def()
+    outputs = var_result_def()
+    onnx_name = _NAME
+
+    @classmethod
+    def create_with(
+        cls,
+        operands: Sequence[SSAValue],
+        result_types: Sequence[Attribute],
+        attributes: dict[str, Attribute] | None = None,
+    ) -> OnnxOp:
+        return cls.build(operands=[list(operands)], result_types=[list(result_types)], attributes=attributes or {})
+
+    def positions(self, key: str) -> list[int]:
+        """The positions stored in ``onnx_absent_inputs`` / ``onnx_absent_outputs``."""
+        return self.ints_attr(key, []) or []
+
+
+def _generic_op(op_type: str) -> type[GenericOnnxOp]:
+    fields: dict[str, object] = {
+        "name": f"onnx.{op_type}",
+        "__doc__": f"ONNX ``{op_type}`` (generic: see :class:`GenericOnnxOp`).",
+        "__module__": __name__,
+    }
+    return irdl_op_definition(type(f"{op_type}Op", (GenericOnnxOp,), fields))
+
+
+def _default_domain_op_types() -> list[str]:
+    import onnx.defs
+
+    return sorted({s.name for s in onnx.defs.get_all_schemas_with_history() if s.domain in ("", "ai.onnx")})
+
+
+_TYPED = {op.name.removeprefix("onnx.") for op in ONNX_OPS}
+GENERIC_OPS: tuple[type[GenericOnnxOp], ...] = tuple(
+    _generic_op(t) for t in _default_domain_op_types() if t not in _TYPED
+)
+
+#: ONNX op type -> op class, for the importer.
+OP_BY_ONNX_TYPE: dict[str, type[OnnxOp]] = {
+    op.name.removeprefix("onnx."): op for op in (*ONNX_OPS, *GENERIC_OPS)
+}
+
+ONNX = Dialect("onnx", [*ONNX_OPS, *GENERIC_OPS], [])

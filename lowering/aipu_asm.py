@@ -32,16 +32,17 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.target import Target
 
 from axc.dialects import aipu
+from axc.lowering.onnx_export import node_proto, outer_names
 from axc.runtime.errors import CompileError
 from axc.runtime.isa import format_program
 from axc.runtime.package import PackageContents
 
 __all__ = ["AipuAsmTarget", "program_op", "assembly_text", "host_segment_model", "package_contents"]
 
-#: attributes of onnx ops that are ours, not ONNX attributes
-_NOT_ONNX = frozenset({"onnx_name", "calibration", "opset"})
-_ONNX_ELEM = {"f32": TensorProto.FLOAT, "f64": TensorProto.DOUBLE, "i64": TensorProto.INT64,
-              "i32": TensorProto.INT32, "i8": TensorProto.INT8, "i1": TensorProto.BOOL}
+_ONNX_ELEM = {"f32": TensorProto.FLOAT, "f64": TensorProto.DOUBLE, "f16": TensorProto.FLOAT16,
+              "i64": TensorProto.INT64, "i32": TensorProto.INT32, "i8": TensorProto.INT8,
+              "ui8": TensorProto.UINT8, "i16": TensorProto.INT16, "ui16": TensorProto.UINT16,
+              "ui32": TensorProto.UINT32, "ui64": TensorProto.UINT64, "i1": TensorProto.BOOL}
 DEFAULT_OPSET = 13
 
 
@@ -71,25 +72,6 @@ class AipuAsmTarget(Target):
 # host segments
 
 
-def _attr_value(a: Attribute) -> Any:
-    from axc.lowering.onnx_importer import numpy_from_dense
-
-    if isinstance(a, IntegerAttr):
-        return int(a.value.data)
-    if isinstance(a, FloatAttr):
-        return float(a.value.data)
-    if isinstance(a, StringAttr):
-        return a.data
-    if isinstance(a, DenseArrayBase):
-        vals = a.get_values()
-        return [float(v) for v in vals] if any(isinstance(v, float) for v in vals) else [int(v) for v in vals]
-    if isinstance(a, DenseIntOrFPElementsAttr):
-        return numpy_helper.from_array(np.ascontiguousarray(numpy_from_dense(a)))
-    if isinstance(a, ArrayAttr):
-        return [_attr_value(x) for x in a.data]
-    raise CompileError(f"cannot express attribute {a} as an ONNX attribute")
-
-
 def _value_info(name: str, t: Attribute) -> onnx.ValueInfoProto:
     if not isinstance(t, TensorType):
         raise CompileError(f"host segment value {name} must be a tensor, got {t}")
@@ -97,6 +79,17 @@ def _value_info(name: str, t: Attribute) -> onnx.ValueInfoProto:
     if elem is None:
         raise CompileError(f"host segment value {name}: unsupported element type {t.get_element_type()}")
     return helper.make_tensor_value_info(name, elem, list(t.get_shape()))
+
+
+def _module_opset(op: aipu.InstructionOp) -> int | None:
+    """The model's default-domain opset recorded on an enclosing op (``axc.onnx_opset``)."""
+    p = op.parent_op()
+    while p is not None:
+        a = p.attributes.get("axc.onnx_opset")
+        if isinstance(a, IntegerAttr):
+            return a.value.data
+        p = p.parent_op()
+    return None
 
 
 def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> onnx.ModelProto:
@@ -109,7 +102,7 @@ def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> on
     for i, arg in enumerate(block.args):
         names[arg] = f"in_{i}"
         inputs.append(_value_info(names[arg], arg.type))
-    nodes, inits, outputs = [], [], []
+    nodes, inits, outputs, value_info = [], [], [], []
     opset = None
     counter = 0
     for child in block.ops:
@@ -127,7 +120,7 @@ def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> on
         if op_type == "Constant" and isinstance(child.attributes.get("value"), DenseIntOrFPElementsAttr):
             cname = f"c{counter}_{node_name}"
             counter += 1
-            inits.append(numpy_helper.from_array(np.ascontiguousarray(numpy_from_dense(child.attributes["value"])), cname))
+            inits.append(numpy_helper.from_array(np.asarray(numpy_from_dense(child.attributes["value"]), order="C"), cname))
             names[child.results[0]] = cname
             continue
         if op_type == "Softmax" and isinstance(child.attributes.get("opset"), IntegerAttr):
@@ -140,9 +133,17 @@ def host_segment_model(op: aipu.InstructionOp, name: str = "host_segment") -> on
             names[r] = f"v{counter}"
             counter += 1
             outs.append(names[r])
-        attrs = {k: _attr_value(v) for k, v in child.attributes.items() if k not in _NOT_ONNX}
-        nodes.append(helper.make_node(op_type, [names[o] for o in child.operands], outs, name=node_name, **attrs))
-    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=inits)
+            value_info.append(_value_info(names[r], r.type))
+        ins = [names[o] for o in child.operands]
+        outer = outer_names(child)
+        if outer:  # subgraphs read outer-scope values by their ONNX names: rename to the segment's
+            raise CompileError(f"host segment node {node_name!r} ({op_type}) has subgraphs that read "
+                               f"outer-scope values ({', '.join(outer[:3])}): not implemented yet")
+        nodes.append(node_proto(child, ins, outs, name=node_name))
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=inits, value_info=value_info)
+    model_opset = _module_opset(op)
+    if model_opset is not None:
+        opset = model_opset
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset or DEFAULT_OPSET)],
                               producer_name="axc")
     model.ir_version = 8

@@ -2,11 +2,11 @@
 
 Contract: ``runs_on_aipu(op)`` is true exactly for the onnx ops ``convert-onnx-to-quant`` lowers
 to quant ops, decided from the op and the types / producers of its operands only: Conv of a 4-D
-activation with constant weights (and bias), Add of two same-shape activations and Relu (rank 2
-or 4: not 0-d scalars), MaxPool / AveragePool / GlobalAveragePool of a 4-D activation, channel
-Concat of activations (rank 2 or 4),
-and order-keeping Reshape / Flatten ((N, C, 1, 1) <-> (N, C) or an unchanged rank-2 / rank-4 shape), all with f32
-results. An activation is an f32 tensor not made by ``onnx.Constant``. ``is_host_op(op)``: any
+activation with constant weights (and bias), Add of two same-shape activations, Relu, MaxPool /
+AveragePool / GlobalAveragePool of a 4-D activation, channel Concat of activations (rank 2 or 4),
+and order-keeping Reshape / Flatten ((N, C, 1, 1) <-> (N, C) or an unchanged shape), all with f32
+results, and every activation operand and result (1, C, H, W) or (1, C). An activation is an f32
+tensor not made by ``onnx.Constant``. ``is_host_op(op)``: any
 other onnx op except ``onnx.Constant``.
 """
 
@@ -21,14 +21,19 @@ __all__ = ["runs_on_aipu", "is_host_op"]
 
 
 def _order_keeping_reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> bool:
-    """(N, C, 1, 1) <-> (N, C) or an unchanged shape of rank 2 or 4: the same bytes in HWC (and NCHW) order."""
+    """(N, C, 1, 1) <-> (N, C) or an unchanged shape: the same bytes in HWC (and NCHW) order."""
     if in_shape == out_shape:
-        return len(in_shape) in (2, 4)
+        return True
     if len(in_shape) == 4 and len(out_shape) == 2:
         return in_shape[2:] == (1, 1) and in_shape[:2] == out_shape
     if len(in_shape) == 2 and len(out_shape) == 4:
         return out_shape[2:] == (1, 1) and out_shape[:2] == in_shape
     return False
+
+
+def _frame_shape(s: tuple[int, ...]) -> bool:
+    """(1, C, H, W) or (1, C) with positive sizes: what the tile level stores (one HWC frame)."""
+    return len(s) in (2, 4) and s[0] == 1 and all(d > 0 for d in s)
 
 
 def _activation(v: SSAValue) -> bool:
@@ -45,6 +50,9 @@ def runs_on_aipu(op: Operation) -> bool:
         return False
     if not all(is_f32_tensor(r) for r in op.results):
         return False
+    # the tile level stores one frame HWC: (1, C, H, W) or (1, C) tensors only
+    if not all(_frame_shape(shape(v)) for v in (*op.operands, *op.results) if _activation(v)):
+        return False
     if isinstance(op, onnx.ConvOp):
         return (
             len(shape(op.X)) == 4
@@ -52,11 +60,10 @@ def runs_on_aipu(op: Operation) -> bool:
             and const_of(op.W) is not None
             and (op.B is None or const_of(op.B) is not None)
         )
-    if isinstance(op, onnx.AddOp):  # rank 2 or 4: the tensors the tile level stores (not 0-d scalars)
-        return (_activation(op.A) and _activation(op.B) and shape(op.A) == shape(op.B) == shape(op.C)
-                and len(shape(op.C)) in (2, 4))
+    if isinstance(op, onnx.AddOp):
+        return _activation(op.A) and _activation(op.B) and shape(op.A) == shape(op.B) == shape(op.C)
     if isinstance(op, onnx.ReluOp):
-        return _activation(op.X) and len(shape(op.X)) in (2, 4)
+        return _activation(op.X)
     if isinstance(op, onnx.MaxPoolOp | onnx.AveragePoolOp | onnx.GlobalAveragePoolOp):
         return len(shape(op.X)) == 4 and _activation(op.X)
     if isinstance(op, onnx.ConcatOp):

@@ -7,6 +7,7 @@ taken after the last quant-level pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,17 +33,18 @@ class CompiledModel:
 
 
 def compile_model(model: str | Path, package: str | Path, cfg: CompilerConfig | None = None,
-                  calibration_data: str | None = None) -> CompiledModel:
+                  calibration_data: str | None = None,
+                  input_shapes: Mapping[str, Sequence[int]] | None = None) -> CompiledModel:
     """Import ``model`` (an ONNX file), run the configuration's pipeline (calibrating on
     ``calibration_data``, an .npz, or on seeded random frames when None) and write the package to
-    ``package`` atomically. Raises :class:`~axc.runtime.errors.ModelError` for a bad model,
+    ``package`` atomically. ``input_shapes`` are those of ``ax-compile --input-shape``. Raises :class:`~axc.runtime.errors.ModelError` for a bad model,
     :class:`~axc.runtime.errors.CompileError` for a model that does not fit, and xDSL's
     ``PassFailedException`` / ``VerifyException`` for a failed pass (``ax-compile`` turns each into a
     one-line error).
     """
     cfg = cfg or CompilerConfig()
     stages = pipeline_stages(cfg, calibration_data)
-    module = import_onnx(model)
+    module = import_onnx(model, input_shapes)
     ctx = make_context()
     quant_stages = stages_until(stages, "quant")
     run_stages(ctx, module, quant_stages)

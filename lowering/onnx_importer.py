@@ -27,6 +27,8 @@ Every problem is a one-line :class:`~axc.runtime.errors.ModelError`.
 
 from __future__ import annotations
 
+import base64
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -59,6 +61,7 @@ from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from axc.dialects import onnx as ox
+from axc.lowering.onnx_shape_folding import fold_graph
 from axc.runtime.errors import ModelError
 
 #: module attribute holding the default-domain opset of the model
@@ -68,6 +71,10 @@ INPUT_NAMES_ATTR = "axc.input_names"
 OUTPUT_NAMES_ATTR = "axc.output_names"
 
 _ui8 = IntegerType(8, Signedness.UNSIGNED)
+_i16 = IntegerType(16)
+_ui16 = IntegerType(16, Signedness.UNSIGNED)
+_ui32 = IntegerType(32, Signedness.UNSIGNED)
+_ui64 = IntegerType(64, Signedness.UNSIGNED)
 
 _ELEMENT_TYPES: dict[int, Attribute] = {
     TensorProto.FLOAT: f32,
@@ -77,6 +84,10 @@ _ELEMENT_TYPES: dict[int, Attribute] = {
     TensorProto.INT32: i32,
     TensorProto.INT8: i8,
     TensorProto.UINT8: _ui8,
+    TensorProto.INT16: _i16,
+    TensorProto.UINT16: _ui16,
+    TensorProto.UINT32: _ui32,
+    TensorProto.UINT64: _ui64,
     TensorProto.BOOL: i1,
 }
 
@@ -88,6 +99,10 @@ _DTYPES: dict[Attribute, np.dtype] = {
     i32: np.dtype("<i4"),
     i8: np.dtype("i1"),
     _ui8: np.dtype("u1"),
+    _i16: np.dtype("<i2"),
+    _ui16: np.dtype("<u2"),
+    _ui32: np.dtype("<u4"),
+    _ui64: np.dtype("<u8"),
     i1: np.dtype("bool"),
 }
 
@@ -116,7 +131,7 @@ def dense_from_numpy(arr: np.ndarray, element_type: Attribute | None = None) -> 
     """A ``dense<...>`` attribute holding ``arr``, built from its raw bytes (no Python lists)."""
     if element_type is None:
         element_type = element_type_for(arr.dtype)
-    data = np.ascontiguousarray(arr, dtype=numpy_dtype(element_type))
+    data = np.asarray(arr, dtype=numpy_dtype(element_type), order="C")  # keeps 0-d (ascontiguousarray does not)
     return DenseIntOrFPElementsAttr(TensorType(element_type, data.shape), BytesAttr(data.tobytes()))
 
 
@@ -169,7 +184,7 @@ def _dims(vi: onnx.ValueInfoProto) -> list[int | str]:
     """Dimensions of a value: ints, or the symbolic name ('?' if unnamed)."""
     out: list[int | str] = []
     for d in vi.type.tensor_type.shape.dim:
-        if d.HasField("dim_value") and d.dim_value > 0:
+        if d.HasField("dim_value") and d.dim_value >= 0:
             out.append(int(d.dim_value))
         else:
             out.append(d.dim_param or "?")
@@ -178,6 +193,20 @@ def _dims(vi: onnx.ValueInfoProto) -> list[int | str]:
 
 def _fmt_shape(shape: Sequence[int]) -> str:
     return "x".join(str(d) for d in shape)
+
+
+def _example_shape(dims: Sequence[int | str]) -> str:
+    """A plausible ``--input-shape`` for symbolic ``dims``: batch 1, an image's spatial axes 224,
+    other unknown axes 1 (for an NCHW image: ``1x3x224x224``)."""
+    out = []
+    for axis, d in enumerate(dims):
+        if isinstance(d, int):
+            out.append(d)
+        elif len(dims) >= 3 and axis >= 2:
+            out.append(224)
+        else:
+            out.append(1)
+    return _fmt_shape(out)
 
 
 def _resolve_input_shapes(
@@ -217,15 +246,17 @@ def _resolve_input_shapes(
                 if gd <= 0:
                     raise ModelError(f"--input-shape {vi.name}={_fmt_shape(g)}: dimensions must be positive")
                 if isinstance(d, int) and d != gd:
-                    raise ModelError(
-                        f"--input-shape {vi.name}={_fmt_shape(g)} does not match the model: "
-                        f"axis {axis} is {d}, got {gd}"
+                    warnings.warn(
+                        f"--input-shape {vi.name}={_fmt_shape(g)} overrides the model's fixed "
+                        f"dimension {d} of axis {axis} (fine for a fully convolutional model; "
+                        "shape inference reports what it breaks)",
+                        stacklevel=2,
                     )
             shapes[vi.name] = g
         else:
             for axis, d in enumerate(dims):
                 if not isinstance(d, int):
-                    example = _fmt_shape([x if isinstance(x, int) else 1 for x in dims])
+                    example = _example_shape(dims)
                     raise ModelError(
                         f'input "{vi.name}" has symbolic dimension "{d}" (axis {axis}): '
                         f"pass --input-shape {vi.name}={example}"
@@ -311,6 +342,8 @@ def _convert_attribute(a: AttributeProto, where: str) -> Attribute:
         return DenseArrayBase.from_list(f32, [float(x) for x in a.floats])
     if a.type == T.TENSOR:
         return _tensor_attr(a.t, f'attribute "{a.name}" of {where}')
+    if a.type == T.STRINGS:
+        return ArrayAttr([StringAttr(x.decode("utf-8", errors="replace")) for x in a.strings])
     raise ModelError(f'attribute "{a.name}" of {where} has unsupported kind {T.AttributeType.Name(a.type)}')
 
 
@@ -351,12 +384,46 @@ def _live_nodes(
         if i in live:
             continue
         live.add(i)
-        stack.extend(producer[x] for x in nodes[i].input if x in producer)
+        reads = [*nodes[i].input, *(x for a in nodes[i].attribute if a.type == AttributeProto.GRAPH
+                                    for x in _outer_reads(a.g))]
+        stack.extend(producer[x] for x in reads if x in producer)
     return [(i, nodes[i]) for i in sorted(live)]
 
 
 def _node_name(index: int, node: onnx.NodeProto) -> str:
     return node.name or f"{node.op_type}_{index}"
+
+
+def _unsupported_message(unsupported: Mapping[str, list[str]]) -> str:
+    """One line per op type: count and the first few node names."""
+    lines = []
+    for t, ns in sorted(unsupported.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        shown = ", ".join(ns[:3]) + (", ..." if len(ns) > 3 else "")
+        lines.append(f"{t}: {len(ns)} node{'s' if len(ns) != 1 else ''} ({shown})")
+    return "unsupported ONNX ops:\n  " + "\n  ".join(lines)
+
+
+def _check_supported(nodes: Sequence[tuple[int, onnx.NodeProto]], opset: int) -> None:
+    """Every node is of the default domain, known to axc and defined at the model's opset."""
+    unsupported: dict[str, list[str]] = {}
+    too_new: dict[str, list[str]] = {}
+    for i, n in nodes:
+        domain_ok = n.domain in ("", "ai.onnx")
+        if not domain_ok or n.op_type not in ox.OP_BY_ONNX_TYPE:
+            key = n.op_type if domain_ok else f"{n.domain}.{n.op_type}"
+            unsupported.setdefault(key, []).append(_node_name(i, n))
+            continue
+        try:
+            onnx.defs.get_schema(n.op_type, opset, "")
+        except onnx.defs.SchemaError:
+            too_new.setdefault(n.op_type, []).append(_node_name(i, n))
+    if unsupported:
+        raise ModelError(_unsupported_message(unsupported))
+    if too_new:
+        first = {t: min(s.since_version for s in onnx.defs.get_all_schemas_with_history()
+                        if s.name == t and s.domain == "") for t in too_new}
+        raise ModelError("; ".join(f"{t} exists from opset {first[t]}, the model imports opset {opset} "
+                                   f"(nodes: {', '.join(ns[:3])})" for t, ns in too_new.items()))
 
 
 def import_onnx(
@@ -365,36 +432,37 @@ def import_onnx(
     """Import an ONNX model (a path or a ModelProto) into an ``onnx``-dialect module.
 
     ``input_shapes`` maps graph input names to static shapes; it is required for every input with
-    a symbolic dimension. Raises :class:`ModelError` with a one-line message on any problem.
+    a symbolic dimension and may override a fixed one (with a warning). Shape arithmetic is folded
+    first (:func:`axc.lowering.onnx_shape_folding.fold_graph`). Raises :class:`ModelError` with a
+    one-line message (one line per op type for unsupported ops) on any problem.
     """
     proto, _ = load_model(model)
+    named = onnx.ModelProto()
+    named.CopyFrom(proto)
+    for i, n in enumerate(named.graph.node):  # stable names before folding renumbers the nodes
+        n.name = _node_name(i, n)
+    proto = named
     opset = default_opset(proto)
     if opset < 7:
         raise ModelError(f"opset {opset} is not supported (axc supports ONNX opsets 7 and later)")
     graph = proto.graph
     if not graph.output:
         raise ModelError("the model graph has no outputs")
+    output_names = [o.name for o in graph.output]
+    # unsupported ops first: no input shape helps them
+    _check_supported(_live_nodes(list(graph.node), output_names), opset)
 
-    initializers: dict[str, TensorProto] = {t.name: t for t in graph.initializer}
     for sp in graph.sparse_initializer:
         raise ModelError(f'sparse initializer "{sp.values.name}" is not supported')
-    real_inputs = [vi for vi in graph.input if vi.name not in initializers]
+    initializer_names = {t.name for t in graph.initializer}
+    real_inputs = [vi for vi in graph.input if vi.name not in initializer_names]
     shapes = _resolve_input_shapes(real_inputs, input_shapes or {})
-    output_names = [o.name for o in graph.output]
 
+    proto, _report = fold_graph(proto, shapes, opset)
+    graph = proto.graph
+    initializers: dict[str, TensorProto] = {t.name: t for t in graph.initializer}
     nodes = list(graph.node)
     live = _live_nodes(nodes, output_names)
-
-    # every unsupported op the outputs depend on, in one message
-    unsupported: dict[str, list[str]] = {}
-    for i, n in live:
-        domain_ok = n.domain in ("", "ai.onnx")
-        if not domain_ok or n.op_type not in ox.OP_BY_ONNX_TYPE:
-            key = n.op_type if domain_ok else f"{n.domain}.{n.op_type}"
-            unsupported.setdefault(key, []).append(_node_name(i, n))
-    if unsupported:
-        listing = "; ".join(f"{t} (nodes: {', '.join(ns)})" for t, ns in unsupported.items())
-        raise ModelError(f"unsupported ONNX ops: {listing}")
 
     # names defined before use: inputs, initializers, then node outputs in graph order
     defined = set(shapes) | set(initializers)
@@ -436,49 +504,22 @@ def import_onnx(
     for o in output_names:
         users[o] = users.get(o, 0) + 1
 
+    def result_type(o: str, where: str) -> Attribute:
+        vi = known.get(o)
+        if vi is None:
+            raise ModelError(f'cannot infer the type of "{o}" (output of {where})')
+        return _tensor_type(vi, f'"{o}" (output of {where})')
+
     for i, n in live:
         name = _node_name(i, n)
         where = f'node "{name}" ({n.op_type})'
         cls = ox.OP_BY_ONNX_TYPE[n.op_type]
-        attrs: dict[str, Attribute] = {}
-        if cls is ox.ConstantOp:
-            attrs["value"] = _constant_node_value(n, where)
+        if issubclass(cls, ox.GenericOnnxOp):
+            op = _generic_node(cls, n, name, where, values, initializers, value, result_type)
         else:
-            for a in n.attribute:
-                attrs[a.name] = _convert_attribute(a, where)
-        attrs["onnx_name"] = StringAttr(name)
-        if cls is ox.SoftmaxOp and opset < 13:
-            attrs["opset"] = IntegerAttr(opset, i64)
-
-        n_results = len(cls.get_irdl_definition().results)
-        for extra in n.output[n_results:]:
-            if extra and users.get(extra):
-                raise ModelError(f'{where}: output "{extra}" (output {list(n.output).index(extra)}) is not supported')
-        outs = [o for o in n.output[:n_results]]
-        if len(outs) < n_results or not all(outs):
-            raise ModelError(f"{where} must have {n_results} output(s)")
-        result_types = []
-        for o in outs:
-            if cls is ox.ConstantOp:
-                result_types.append(attrs["value"].type)  # type: ignore[union-attr]
-                continue
-            vi = known.get(o)
-            if vi is None:
-                raise ModelError(f'cannot infer the type of "{o}" (output of {where})')
-            result_types.append(_tensor_type(vi, f'"{o}" (output of {where})'))
-
-        # optional inputs may be given as "": only trailing ones can be dropped
-        ins = list(n.input)
-        while ins and not ins[-1]:
-            ins.pop()
-        if any(not x for x in ins):
-            raise ModelError(f"{where}: an omitted optional input followed by a given one is not supported")
-        try:
-            op = cls.create_with([value(x) for x in ins], result_types, attrs)
-        except (VerifyException, ValueError, TypeError) as e:
-            raise ModelError(f"{where}: {e}") from None
+            op = _typed_node(cls, n, name, where, opset, users, value, result_type)
         block.add_op(op)
-        for o, r in zip(outs, op.results):
+        for o, r in zip([o for o in n.output if o], op.results):
             values[o] = r
 
     returned = [value(o) for o in output_names]
@@ -494,6 +535,95 @@ def import_onnx(
     except VerifyException as e:
         raise ModelError(f"the imported graph is invalid: {' '.join(str(e).split())}") from None
     return module
+
+
+def _typed_node(cls, n, name, where, opset, users, value, result_type) -> ox.OnnxOp:
+    """An op of a dedicated class: its declared operands and results, attributes by name."""
+    attrs: dict[str, Attribute] = {}
+    if cls is ox.ConstantOp:
+        attrs["value"] = _constant_node_value(n, where)
+    else:
+        for a in n.attribute:
+            attrs[a.name] = _convert_attribute(a, where)
+    attrs["onnx_name"] = StringAttr(name)
+    if cls is ox.SoftmaxOp and opset < 13:
+        attrs["opset"] = IntegerAttr(opset, i64)
+
+    n_results = len(cls.get_irdl_definition().results)
+    for extra in n.output[n_results:]:
+        if extra and users.get(extra):
+            raise ModelError(f'{where}: output "{extra}" (output {list(n.output).index(extra)}) is not supported')
+    outs = [o for o in n.output[:n_results]]
+    if len(outs) < n_results or not all(outs):
+        raise ModelError(f"{where} must have {n_results} output(s)")
+    if cls is ox.ConstantOp:
+        result_types = [attrs["value"].type]  # type: ignore[union-attr]
+    else:
+        result_types = [result_type(o, where) for o in outs]
+    # optional inputs may be given as "": only trailing ones can be dropped
+    ins = list(n.input)
+    while ins and not ins[-1]:
+        ins.pop()
+    if any(not x for x in ins):
+        raise ModelError(f"{where}: an omitted optional input followed by a given one is not supported")
+    try:
+        return cls.create_with([value(x) for x in ins], result_types, attrs)
+    except (VerifyException, ValueError, TypeError) as e:
+        raise ModelError(f"{where}: {e}") from None
+
+
+def _absent(names: Sequence[str]) -> list[int]:
+    """Positions of omitted ("") names before the last given one."""
+    trimmed = list(names)
+    while trimmed and not trimmed[-1]:
+        trimmed.pop()
+    return [k for k, x in enumerate(trimmed) if not x]
+
+
+def _generic_node(cls, n, name, where, values, initializers, value, result_type) -> ox.OnnxOp:
+    """An op of a generic class (see :class:`axc.dialects.onnx.GenericOnnxOp`)."""
+    attrs: dict[str, Attribute] = {}
+    graphs: dict[str, Attribute] = {}
+    outer: list[str] = []
+    for a in n.attribute:
+        if a.type == AttributeProto.GRAPH:
+            graphs[a.name] = StringAttr(base64.b64encode(a.g.SerializeToString()).decode("ascii"))
+            outer.extend(x for x in _outer_reads(a.g) if x not in outer)
+        else:
+            attrs[a.name] = _convert_attribute(a, where)
+    if graphs:
+        attrs["onnx_graphs"] = DictionaryAttr(graphs)
+    outer = [x for x in outer if x in values or x in initializers]
+    if outer:
+        attrs["onnx_outer"] = ArrayAttr([StringAttr(x) for x in outer])
+    if _absent(n.input):
+        attrs["onnx_absent_inputs"] = DenseArrayBase.from_list(i64, _absent(n.input))
+    if _absent(n.output):
+        attrs["onnx_absent_outputs"] = DenseArrayBase.from_list(i64, _absent(n.output))
+    attrs["onnx_name"] = StringAttr(name)
+    operands = [value(x) for x in n.input if x] + [value(x) for x in outer]
+    result_types = [result_type(o, where) for o in n.output if o]
+    try:
+        return cls.create_with(operands, result_types, attrs)
+    except (VerifyException, ValueError, TypeError) as e:
+        raise ModelError(f"{where}: {e}") from None
+
+
+def _outer_reads(g: onnx.GraphProto) -> list[str]:
+    """Names a subgraph reads that it does not define (its outer-scope inputs), in first-use order."""
+    defined = {x.name for x in g.input} | {t.name for t in g.initializer}
+    reads: list[str] = []
+    for sn in g.node:
+        for x in sn.input:
+            if x and x not in defined and x not in reads:
+                reads.append(x)
+        for a in sn.attribute:
+            if a.type == AttributeProto.GRAPH:
+                for x in _outer_reads(a.g):
+                    if x not in defined and x not in reads:
+                        reads.append(x)
+        defined.update(o for o in sn.output if o)
+    return reads
 
 
 def main_func(module: ModuleOp) -> func.FuncOp:

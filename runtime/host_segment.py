@@ -1,12 +1,14 @@
-"""Host segments: small ONNX models the runtime runs on the CPU with the float kernels.
+"""Host segments: small ONNX models the runtime runs on the CPU.
 
 A host segment (``host/segment_N.onnx`` in a package) holds the ``onnx.*`` ops of one ``tile.host``
 region: its graph inputs are the dequantized int8 buffers, its graph outputs are quantized back.
-Nodes run with :mod:`axc.runtime.float_kernels` by ONNX op type with the node's attributes as keyword
-arguments -- exactly what the onnx / quant / tile interpreters do -- so results are bit-identical
-(onnxruntime is never used here: its kernels round differently).
+Each node runs exactly as the onnx / quant / tile interpreters run it, so results are bit-identical:
+op types with a float kernel of our own (:data:`SUPPORTED_OPS`) run with
+:mod:`axc.runtime.float_kernels` (the node's attributes as keyword arguments); every other op runs
+with :class:`axc.runtime.onnx_node.NodeRunner`, one onnxruntime session per node, built at load
+from the types the segment model declares (``value_info``, written by the compiler).
 
-Needs the ``onnx`` package (protobuf reading) and numpy; no xdsl.
+Needs numpy, the ``onnx`` package (protobuf reading) and onnxruntime; no xdsl.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import float_kernels as fk
+from .onnx_node import NodeRunner
 
 __all__ = ["HostSegment", "SUPPORTED_OPS", "DATA_MOVEMENT_OPS"]
 
@@ -68,6 +71,21 @@ SUPPORTED_OPS = frozenset(_OPS)
 DATA_MOVEMENT_OPS = frozenset({"Reshape", "Flatten", "Transpose", "Unsqueeze", "Identity", "Dropout"})
 
 
+def _declared_types(graph: Any, initializers: dict[str, np.ndarray]) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
+    """name -> (dtype, shape) of every graph input, value_info and initializer of a segment."""
+    from onnx import helper
+
+    types: dict[str, tuple[np.dtype, tuple[int, ...]]] = {}
+    for vi in (*graph.input, *graph.value_info, *graph.output):
+        tt = vi.type.tensor_type
+        if vi.type.HasField("tensor_type") and tt.HasField("shape"):
+            types[vi.name] = (helper.tensor_dtype_to_np_dtype(tt.elem_type),
+                              tuple(int(d.dim_value) for d in tt.shape.dim))
+    for k, v in initializers.items():
+        types[k] = (v.dtype, tuple(v.shape))
+    return types
+
+
 class HostSegment:
     """An ONNX model prepared for evaluation with the float kernels.
 
@@ -85,11 +103,21 @@ class HostSegment:
         self.initializers = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
         self.inputs = [i.name for i in graph.input if i.name not in self.initializers]
         self.outputs = [o.name for o in graph.output]
-        self.nodes: list[tuple[str, str, list[str], list[str], dict[str, Any]]] = []
+        self.nodes: list[tuple[str, str, list[str], list[str], Any]] = []
+        types = _declared_types(graph, self.initializers)
+        self.protos = {node.name: node for node in graph.node}
         for node in graph.node:
-            if node.op_type not in _OPS or node.domain not in ("", "ai.onnx"):
-                raise ValueError(f"{name}: node \"{node.name}\" has unsupported op type {node.op_type!r} "
-                                 f"(supported: {sorted(_OPS)})")
+            if node.domain not in ("", "ai.onnx"):
+                raise ValueError(f"{name}: node \"{node.name}\" has unsupported domain {node.domain!r}")
+            if node.op_type not in _OPS:
+                ins = [x for x in node.input if x]
+                missing = [x for x in ins if x not in types]
+                if missing:
+                    raise ValueError(f"{name}: node \"{node.name}\" ({node.op_type}): no declared type "
+                                     f"for input {missing[0]!r}")
+                runner = NodeRunner(node, self.opset, [types[x] for x in ins])
+                self.nodes.append((node.op_type, node.name, ins, [o for o in node.output if o], runner))
+                continue
             attrs: dict[str, Any] = {}
             for a in node.attribute:
                 v = helper.get_attribute_value(a)
@@ -118,11 +146,27 @@ class HostSegment:
             raise ValueError(f"{self.name}: expected {len(self.inputs)} inputs, got {len(inputs)}")
         env: dict[str, np.ndarray] = dict(self.initializers)
         env.update(zip(self.inputs, (np.asarray(x) for x in inputs), strict=True))
-        for op_type, node_name, ins, outs, attrs in self.nodes:
+        for op_type, node_name, ins, outs, how in self.nodes:
+            if isinstance(how, NodeRunner):
+                try:
+                    ys = how.run([env[i] for i in ins])
+                except (ValueError, KeyError) as e:
+                    raise ValueError(f"{self.name}: {e}") from None
+                env.update(zip(outs, ys))
+                continue
             try:
                 args = [env[i] for i in ins if i]
-                y = _OPS[op_type](args, attrs, self.opset)
-            except (ValueError, NotImplementedError, TypeError, KeyError) as e:
+                y = _OPS[op_type](args, how, self.opset)
+            except NotImplementedError:
+                # a configuration our float kernel lacks: ONNX's semantics, as the interpreters do
+                node = self.protos[node_name]
+                runner = NodeRunner(node, self.opset, [(a.dtype, a.shape) for a in args])
+                given = [o for o in outs if o]
+                self.nodes[self.nodes.index((op_type, node_name, ins, outs, how))] = (
+                    op_type, node_name, [i for i in ins if i], given, runner)
+                env.update(zip(given, runner.run(args)))
+                continue
+            except (ValueError, TypeError, KeyError) as e:
                 raise ValueError(f"{self.name}: node \"{node_name}\" ({op_type}): {e}") from None
             y = np.asarray(y)
             if y.dtype.kind == "f" and y.dtype != np.float32:  # the IR's values are f32

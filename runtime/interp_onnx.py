@@ -17,6 +17,7 @@ cached per op for the lifetime of the interpreter, so frames after the first do 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -36,9 +37,18 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Attribute, Operation
 
 from axc.dialects import onnx
-from axc.lowering.onnx_importer import input_names, main_func, numpy_dtype, numpy_from_dense, output_names
+from axc.lowering.onnx_export import outer_names
+from axc.lowering.onnx_importer import (
+    OPSET_ATTR,
+    input_names,
+    main_func,
+    numpy_dtype,
+    numpy_from_dense,
+    output_names,
+)
 from axc.runtime import float_kernels as fk
 from axc.runtime.errors import InputDataError, ModelError
+from axc.runtime.onnx_node import NodeRunner
 
 Observer = Callable[[Operation, PythonValues], None]
 
@@ -196,18 +206,91 @@ _EVAL: dict[type[Operation], Callable[[Any, Sequence[np.ndarray]], np.ndarray]] 
 }
 
 
+def node_runner(op: onnx.OnnxOp, cache: dict[Operation, NodeRunner] | None = None) -> NodeRunner:
+    """The :class:`NodeRunner` of a generic onnx op (built once per op when ``cache`` is given).
+
+    Raises :class:`ModelError` naming the node when neither onnxruntime nor the ONNX reference
+    evaluator accepts it."""
+    runner = cache.get(op) if cache is not None else None
+    if runner is not None:
+        return runner
+    from axc.lowering.onnx_export import node_proto
+
+    ins = [f"in{k}" for k in range(len(op.operands))]
+    outer = outer_names(op)
+    if outer:
+        ins[len(ins) - len(outer):] = outer
+    node = node_proto(op, ins, [f"out{k}" for k in range(len(op.results))])
+    types = []
+    for v in op.operands:
+        t = v.type
+        if not isinstance(t, TensorType):
+            raise ModelError(f"{op.describe()}: operand type {t} is not a tensor")
+        types.append((numpy_dtype(t.get_element_type()), tuple(t.get_shape())))
+    n_own = len(types) - len(outer)
+    try:
+        runner = NodeRunner(node, _opset_of(op), types[:n_own], dict(zip(outer, types[n_own:])))
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+    if cache is not None:
+        cache[op] = runner
+    return runner
+
+
+def _opset_of(op: Operation) -> int:
+    """The default-domain opset of the module holding ``op`` (13 if it records none)."""
+    p: Operation | None = op
+    while p is not None:
+        a = p.attributes.get(OPSET_ATTR)
+        if isinstance(a, IntegerAttr):
+            return a.value.data
+        p = p.parent_op()
+    return 13
+
+
+def evaluate_generic(op: onnx.OnnxOp, args: Sequence[np.ndarray],
+                     cache: dict[Operation, NodeRunner] | None = None) -> tuple[np.ndarray, ...]:
+    """All results of a generic onnx op, cast to its result element types and checked against
+    its result shapes. Raises :class:`ModelError` naming the node."""
+    try:
+        outs = node_runner(op, cache).run(list(args))
+    except ValueError as e:
+        raise ModelError(str(e)) from None
+    results = []
+    for r, y in zip(op.results, outs, strict=True):
+        t = r.type
+        if isinstance(t, TensorType):
+            dt = numpy_dtype(t.get_element_type())
+            if y.dtype != dt:
+                y = y.astype(dt)
+            if tuple(y.shape) != tuple(t.get_shape()):
+                raise ModelError(f"{op.describe()}: result has shape {list(y.shape)}, "
+                                 f"the IR says {list(t.get_shape())}")
+        results.append(y)
+    return tuple(results)
+
+
+#: NodeRunners of typed ops whose float kernel raised NotImplementedError, per op
+_FALLBACK_RUNNERS: dict[Operation, NodeRunner] = weakref.WeakKeyDictionary()  # type: ignore[assignment]
+
+
 def evaluate_op(op: Operation, args: Sequence[np.ndarray]) -> np.ndarray:
     """Compute the (single) result of an onnx op from its operand values.
 
     The result has the dtype of the op's result element type and is checked against its shape.
     Raises :class:`ModelError` naming the node if the kernel rejects the op.
     """
+    if isinstance(op, onnx.GenericOnnxOp):
+        return evaluate_generic(op, args)[0]
     fn = _EVAL.get(type(op))
     if fn is None:
         raise ModelError(f"no onnx interpreter implementation for '{op.name}'")
     try:
         y = np.asarray(fn(op, args))
-    except (ValueError, NotImplementedError, TypeError) as e:
+    except NotImplementedError:
+        # a configuration our float kernel lacks (3-D pooling, ...): ONNX's semantics via onnxruntime
+        return evaluate_generic(op, args, _FALLBACK_RUNNERS)[0]  # type: ignore[arg-type]
+    except (ValueError, TypeError) as e:
         who = op.describe() if isinstance(op, onnx.OnnxOp) else f"'{op.name}'"
         raise ModelError(f"{who}: {e}") from None
     t = op.results[0].type
@@ -318,6 +401,17 @@ class OnnxFunctions(InterpreterFunctions):
         return self._run(op, args)
 
 
+def _run_generic(ft: InterpreterFunctions, interpreter: Interpreter, op: onnx.GenericOnnxOp,
+                 args: PythonValues) -> PythonValues:
+    cache: dict[Operation, NodeRunner] = interpreter.get_data(OnnxFunctions, "node_runners", dict)
+    return evaluate_generic(op, args, cache)
+
+
+# every generic op (onnx.Sigmoid, onnx.Resize, ...) runs through its NodeRunner
+for _cls in onnx.GENERIC_OPS:
+    getattr(OnnxFunctions, "__impl_dict")[_cls] = impl(_cls)(_run_generic)
+
+
 class _ObserverListener(Interpreter.Listener):
     def __init__(self, observer: Observer):
         self.observer = observer
@@ -421,4 +515,5 @@ def run_onnx_module(
     return OnnxRunner(module, observer).run(inputs)
 
 
-__all__ = ["OnnxFunctions", "OnnxRunner", "Observer", "attr_to_python", "evaluate_op", "run_onnx_module"]
+__all__ = ["OnnxFunctions", "OnnxRunner", "Observer", "attr_to_python", "evaluate_generic", "evaluate_op",
+           "node_runner", "run_onnx_module"]

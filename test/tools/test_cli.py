@@ -176,12 +176,20 @@ def test_symbolic_dimension_needs_input_shape(tmp_path: Path) -> None:
 def test_unsupported_ops_listed_together(tmp_path: Path) -> None:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])
-    nodes = [helper.make_node("Sigmoid", ["x"], ["a"], name="s1"), helper.make_node("Tanh", ["a"], ["b"], name="t1"),
-             helper.make_node("Sigmoid", ["b"], ["y"], name="s2")]
+    nodes = [helper.make_node("Sig", ["x"], ["a"], name="s1", domain="com.example"),
+             helper.make_node("Tan", ["a"], ["b"], name="t1", domain="com.example"),
+             helper.make_node("Sig", ["b"], ["y"], name="s2", domain="com.example")]
     m = tmp_path / "unsup.onnx"
-    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]), opset_imports=[helper.make_opsetid("", 17)]), m)
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]), opset_imports=[
+        helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)]), m)
     proc = tool("ax-compile", m, "-o", tmp_path / "p.pkg")
-    assert_one_line_error(proc, "ax-compile", "Sigmoid", "s1", "s2", "Tanh", "t1")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-3:] == [
+        "ax-compile: error: unsupported ONNX ops:",
+        "  com.example.Sig: 2 nodes (s1, s2)",
+        "  com.example.Tan: 1 node (t1)",
+    ]
+    assert not (tmp_path / "p.pkg").exists()
 
 
 def test_bad_config_writes_nothing(tmp_path: Path) -> None:
