@@ -371,7 +371,8 @@ class MaxPoolOp(QuantOp):
 
 @irdl_op_definition
 class AvgPoolOp(QuantOp):
-    """int8 average pooling (GlobalAveragePool is the HxW kernel), requantized per window count."""
+    """int8 average pooling (GlobalAveragePool is the HxW kernel), requantized per window count.
+    ``pads`` is [t, l, b, r]; ``dilations`` (default [1, 1]) space the window taps."""
 
     name = "quant.avg_pool"
     input = operand_def(TensorType)
@@ -379,6 +380,7 @@ class AvgPoolOp(QuantOp):
     kernel = prop_def(DenseArrayBase)
     strides = opt_prop_def(DenseArrayBase)
     pads = opt_prop_def(DenseArrayBase)
+    dilations = opt_prop_def(DenseArrayBase)
     ceil_mode = opt_prop_def(IntegerAttr)
     count_include_pad = opt_prop_def(IntegerAttr)
     clamp = _clamp_prop()
@@ -396,6 +398,7 @@ class AvgPoolOp(QuantOp):
             "kernel": self._ints("kernel", ()),
             "strides": self._ints("strides", (1, 1)),
             "pads": self._ints("pads", (0, 0, 0, 0)),
+            "dilations": self._ints("dilations", (1, 1)),
             "ceil_mode": bool(self.ceil_mode.value.data) if self.ceil_mode else False,
             "count_include_pad": bool(self.count_include_pad.value.data) if self.count_include_pad else False,
         }

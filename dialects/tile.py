@@ -572,7 +572,7 @@ class MaxPoolOp(_PoolBase):
 class AvgPoolOp(_PoolBase):
     """Average pooling of one tile (DWPU): ``requantize(sum(x - in_zp), multipliers[count], shift) +
     out_zp`` clamped, with ``count`` the window size per ``count_include_pad`` / ``ceil_mode`` on
-    this tile's ``pads``. ``channels = [C]``."""
+    this tile's ``pads``; ``dilations`` (default [1, 1]) space the window taps. ``channels = [C]``."""
 
     name = "tile.avg_pool"
     input = operand_def(MemRefType)
@@ -581,6 +581,7 @@ class AvgPoolOp(_PoolBase):
     kernel = prop_def(DenseArrayBase)
     strides = prop_def(DenseArrayBase)
     pads = prop_def(DenseArrayBase)
+    dilations = opt_prop_def(DenseArrayBase)
     ceil_mode = opt_prop_def(IntegerAttr)
     count_include_pad = opt_prop_def(IntegerAttr)
     in_zp = prop_def(IntegerAttr)
@@ -593,7 +594,7 @@ class AvgPoolOp(_PoolBase):
     token = result_def(TokenType)
 
     def verify_(self) -> None:
-        self._verify_pool(dilated=False)
+        self._verify_pool(dilated=True)
         self._check_zp("in_zp", "out_zp")
         self._check_clamp()
         k = self.prop_ints("kernel")

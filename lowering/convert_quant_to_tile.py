@@ -512,6 +512,8 @@ class _Converter(StoragePlanMixin, HostSegmentsMixin):
                 "clamp": i64_array((lo, hi)),
                 "channels": i64_array((cr[1] - cr[0],)),
             }
+            if g["dilations"] != (1, 1):
+                props["dilations"] = i64_array(g["dilations"])
             if keep_ceil:
                 props["ceil_mode"] = i64_attr(1)
             if p["count_include_pad"]:

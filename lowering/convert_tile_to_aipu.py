@@ -338,9 +338,9 @@ class _Converter:
         args: dict[str, Any] = dict(in_=x.mem, in_shape=x.shape, out=y.mem, out_shape=y.shape, channels=(c, c),
                                     kernel=o.prop_ints("kernel"), strides=o.prop_ints("strides", (1, 1)),
                                     pads=o.prop_ints("pads", (0, 0, 0, 0)),
+                                    dilations=o.prop_ints("dilations", (1, 1)),
                                     ceil_mode=o.prop_int("ceil_mode") or None, src=self._src(o))
         if isinstance(o, tile.MaxPoolOp):
-            args["dilations"] = o.prop_ints("dilations", (1, 1))
             ins = make_instr("dwpu", 0, op="maxpool", **args)
         else:
             ins = make_instr("dwpu", 0, op="avgpool", count_include_pad=o.prop_int("count_include_pad") or None,

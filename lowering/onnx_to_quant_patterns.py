@@ -12,6 +12,7 @@ views of their converted operands. ``PATTERNS`` lists them all for the pass. Err
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ from axc.lowering.aipu_placement import is_host_op, lut_activation, runs_on_aipu
 from axc.lowering.lut_tables import lut_table
 from axc.lowering.onnx_importer import dense_from_numpy, numpy_from_dense
 from axc.lowering.quant_qparams import (
+    QuantizationWarning,
+    bias_safe_weight_scales,
     calibration_range,
     const_of,
     qtype,
@@ -38,7 +41,7 @@ from axc.lowering.quant_qparams import (
     uniform_of_value,
 )
 from axc.lowering.quant_views import bridge, cast_source, float_view, quantized
-from axc.runtime.quantization import INT8_MAX, quantize_bias, weight_qparams_per_axis
+from axc.runtime.quantization import INT8_MAX, WEIGHT_QMAX, quantize, quantize_bias, weight_qparams_per_axis
 
 __all__ = [
     "PATTERNS",
@@ -129,6 +132,26 @@ def _ready(op: Operation) -> bool:
     return not any(_pending(v) for v in op.operands)
 
 
+def _fit_bias(op: onnx.ConvOp, w: np.ndarray, wq: np.ndarray, ws: np.ndarray, b: np.ndarray,
+              s_in: float) -> tuple[np.ndarray, np.ndarray]:
+    """(int8 weights, scales) with the scales of channels whose bias would overflow int32 raised
+    (``bias_safe_weight_scales``) and those channels requantized; warns naming the node and channels."""
+    safe, raised = bias_safe_weight_scales(b, s_in, ws, int(np.prod(w.shape[1:])))
+    if not raised.size:
+        return wq, ws
+    wq = wq.copy()
+    wq[raised] = quantize(w[raised], safe[raised].reshape(-1, *([1] * (w.ndim - 1))), 0,
+                          qmin=-WEIGHT_QMAX, qmax=WEIGHT_QMAX)
+    shown = ", ".join(str(int(c)) for c in raised[:8]) + (f", ... ({raised.size} channels)" if raised.size > 8 else "")
+    factor = float(np.max(safe[raised].astype(np.float64) / ws[raised].astype(np.float64)))
+    warnings.warn(
+        f"{op.describe()}: bias of output channel(s) {shown} does not fit in int32 at input scale {s_in:.3g}; "
+        f"their weight scales are raised (up to {factor:.3g}x) so that it does",
+        QuantizationWarning, stacklevel=2,
+    )
+    return wq, safe
+
+
 @dataclass
 class ConvPattern(RewritePattern):
     """onnx.Conv (+ its sole Relu user) -> quant.conv2d with per-axis int8 weights and int32 bias."""
@@ -148,6 +171,9 @@ class ConvPattern(RewritePattern):
             raise PassFailedException(f"{op.describe()}: {e}") from e
         b_const = const_of(op.B)
         b = _const_array(b_const) if b_const is not None else np.zeros(w.shape[0], np.float32)
+        if not np.all(np.isfinite(b)):
+            raise PassFailedException(f"{op.describe()}: bias contains NaN or infinite values")
+        wq, ws = _fit_bias(op, w, wq, ws, b, s_in)
         try:
             bq = quantize_bias(b, s_in, ws)
         except ValueError as e:
@@ -256,18 +282,21 @@ class MaxPoolPattern(RewritePattern):
 
 def _avg_pool(rewriter: PatternRewriter, op: onnx.OnnxOp, x_f: SSAValue, y: SSAValue,
               kernel: Sequence[int], strides: Sequence[int], pads: Sequence[int],
-              ceil_mode: int, count_include_pad: int) -> None:
+              ceil_mode: int, count_include_pad: int, dilations: Sequence[int] = (1, 1)) -> None:
     x = quantized(rewriter, x_f)
+    props: dict[str, Attribute] = {
+        "kernel": i64_array(kernel),
+        "strides": i64_array(strides),
+        "pads": i64_array(pads),
+        "ceil_mode": IntegerAttr(ceil_mode, i64),
+        "count_include_pad": IntegerAttr(count_include_pad, i64),
+    }
+    if tuple(dilations) != (1, 1):
+        props["dilations"] = i64_array(dilations)
     pool = quant.AvgPoolOp.build(
         operands=[x],
         result_types=[qtype(shape(y), uniform_of_value(y))],
-        properties={
-            "kernel": i64_array(kernel),
-            "strides": i64_array(strides),
-            "pads": i64_array(pads),
-            "ceil_mode": IntegerAttr(ceil_mode, i64),
-            "count_include_pad": IntegerAttr(count_include_pad, i64),
-        },
+        properties=props,
         attributes=_name_attrs(op),
     )
     _finish(rewriter, op, op, [pool], pool.output)
@@ -275,15 +304,15 @@ def _avg_pool(rewriter: PatternRewriter, op: onnx.OnnxOp, x_f: SSAValue, y: SSAV
 
 @dataclass
 class AveragePoolPattern(RewritePattern):
-    """onnx.AveragePool -> quant.avg_pool (pads, ceil_mode and count_include_pad kept)."""
+    """onnx.AveragePool -> quant.avg_pool (pads, dilations, ceil_mode and count_include_pad kept)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: onnx.AveragePoolOp, rewriter: PatternRewriter) -> None:
         if not runs_on_aipu(op) or not _ready(op):
             return
-        kernel, strides, pads, _ = _pool_geometry(op, shape(op.X)[2:])
+        kernel, strides, pads, dilations = _pool_geometry(op, shape(op.X)[2:])
         _avg_pool(rewriter, op, op.X, op.Y, kernel, strides, pads,
-                  op.int_attr("ceil_mode", 0), op.int_attr("count_include_pad", 0))
+                  op.int_attr("ceil_mode", 0), op.int_attr("count_include_pad", 0), dilations)
 
 
 @dataclass

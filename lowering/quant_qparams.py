@@ -9,6 +9,8 @@ Contract:
   ``uniform_for_range(lo, hi, who)`` the same for an explicit range (an invalid range raises
   ``PassFailedException`` naming ``who``); ``representable(u)``: the real range an int8 tensor
   with qparams ``u`` can hold.
+* ``bias_safe_weight_scales(b, s_in, ws, k)``: per-channel weight scales raised where the int32
+  bias of a convolution (plus its accumulator) would not fit int32 (``QuantizationWarning``).
 * Value helpers shared by the conversion: ``shape``, ``is_f32_tensor``, ``is_quant_type``,
   ``qtype`` (a tensor type of a shape and qparams) and ``const_of`` (the ``onnx.Constant``
   defining a value, or None).
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects import builtin, func
 from xdsl.dialects.builtin import DenseArrayBase, TensorType
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
@@ -28,7 +31,7 @@ from xdsl.utils.exceptions import PassFailedException
 from axc.dialects import onnx
 from axc.dialects.quant import UniformPerAxisType, UniformType
 from axc.lowering.onnx_importer import input_names
-from axc.runtime.quantization import INT8_MAX, INT8_MIN, activation_qparams
+from axc.runtime.quantization import INT8_MAX, INT8_MIN, INT32_MAX, WEIGHT_QMAX, activation_qparams
 
 __all__ = [
     "CALIBRATION",
@@ -36,6 +39,8 @@ __all__ = [
     "uniform_for_range",
     "uniform_of_value",
     "representable",
+    "QuantizationWarning",
+    "bias_safe_weight_scales",
     "shape",
     "is_f32_tensor",
     "is_quant_type",
@@ -134,3 +139,36 @@ def uniform_of_value(v: SSAValue) -> UniformType:
 
 def representable(u: UniformType) -> tuple[float, float]:
     return u.s * (INT8_MIN - u.zp), u.s * (INT8_MAX - u.zp)
+
+
+class QuantizationWarning(UserWarning):
+    """The quantizer changed a parameter to keep a model compilable (the message names the node)."""
+
+
+def bias_safe_weight_scales(b: np.ndarray, s_in: float, ws: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel weight scales for which a convolution's int32 bias and accumulator fit.
+
+    ``b``: float bias [OC]; ``s_in``: the input scale; ``ws``: float32 weight scales [OC]; ``k``: the
+    taps per output (C/group x KH x KW). The accumulator is int32: ``bias_q + sum(x * w) -
+    zp_x * sum(w)`` (runtime/conv_kernels.py), each of the 2k tap terms at most 128 x 127, so
+    ``|bias_q| <= INT32_MAX - 2 * 128 * 127 * k`` (at least 2**30) keeps every partial sum in int32.
+    A channel whose ``|b[c]| / (s_in * ws[c])`` exceeds that bound gets the weight scale
+    ``|b[c]| / (s_in * bound)`` (rounded up in float32), as onnxruntime's quantizer adjusts weight
+    scales for int32 bias: then the bias needs at least 2**30 input x weight steps, so the coarser
+    weights of that channel change its output by well under one output step (the output range
+    covers the bias). Other channels keep their scale bit for bit.
+
+    Returns ``(scales float32 [OC], indices of the raised channels int64)``. ``b`` must be finite.
+    """
+    ws = np.asarray(ws, np.float32)
+    bound = float(max(INT32_MAX - 2 * 128 * WEIGHT_QMAX * int(k), 2**30))
+    s_in64 = float(np.float32(s_in))
+    need = np.abs(np.asarray(b, np.float64)) / (s_in64 * bound)  # the smallest scale that fits
+    raised = np.flatnonzero(need > ws.astype(np.float64))
+    out = ws.copy()
+    for c in raised:
+        s = np.float32(need[c])
+        while float(s) < need[c]:  # round up: |b| / (s_in * s) <= bound
+            s = np.nextafter(s, np.float32(np.inf))
+        out[c] = s
+    return out, raised.astype(np.int64)

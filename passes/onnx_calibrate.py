@@ -88,15 +88,23 @@ class HistogramObserver:
             new_lo, new_hi = min(lo, self.lo), max(hi, self.hi)
             self.hist = self._rebin(self.hist, self.lo, self.hi, new_lo, new_hi)
             self.lo, self.hi = new_lo, new_hi
-        if self.hi > self.lo:
-            h, _ = np.histogram(x, bins=self.bins, range=(self.lo, self.hi))
+        if self._resolvable(self.lo, self.hi):
+            # float64 edges: with float32 data and Python-float bounds numpy builds the edges in
+            # float32 and refuses ("Too many bins for data range") a range narrower than about
+            # 2048 float32 steps, e.g. a near-constant activation. Two distinct float32 values
+            # are always far enough apart for 2048 float64 bins.
+            h, _ = np.histogram(x, bins=self.bins, range=(np.float64(self.lo), np.float64(self.hi)))
             self.hist += h
         else:
             self.hist[0] += x.size
 
+    def _resolvable(self, lo: float, hi: float) -> bool:
+        """True when ``[lo, hi]`` has ``bins`` distinct float64 bin edges (else: a point mass at lo)."""
+        return hi > lo and bool(np.all(np.diff(np.linspace(lo, hi, self.bins + 1)) > 0))
+
     def _rebin(self, hist: np.ndarray, lo: float, hi: float, new_lo: float, new_hi: float) -> np.ndarray:
         new_edges = np.linspace(new_lo, new_hi, self.bins + 1)
-        if hi <= lo:  # all mass at one point
+        if not self._resolvable(lo, hi):  # all mass at one point
             out = np.zeros(self.bins)
             i = min(int((lo - new_lo) / (new_hi - new_lo) * self.bins), self.bins - 1)
             out[i] = hist.sum()
@@ -108,7 +116,7 @@ class HistogramObserver:
     def range(self) -> tuple[float, float]:
         if self.hist is None:
             return 0.0, 0.0
-        if self.hi <= self.lo:
+        if not self._resolvable(self.lo, self.hi):
             return self.lo, self.hi
         return best_histogram_range(self.hist, self.lo, self.hi)
 

@@ -22,7 +22,8 @@ The machine (docs/isa.md, "Cycle cost"):
     (``mvm_cycles_per_vector`` cycles). A single-set layer whose weights are still in the array (same
     address and shape as the previous ``mvm`` of the core, not overwritten by a DMA since) skips the
     load;
-  - ``dwpu``: output pixels x PWORDs of output channels x KH x KW x 64 / ``dwpu_bytes_per_cycle``;
+  - ``dwpu``: output pixels x PWORDs of output channels x KH x KW x 64 / ``dwpu_bytes_per_cycle``
+    (dilations do not change it: a dilated window reads the same KH x KW taps);
   - ``dpu``: pixels x PWORDs x 64 / ``dpu_bytes_per_cycle``;
   - ``host`` / ``wait``: 0 AIPU cycles (host segments are listed separately).
 

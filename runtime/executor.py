@@ -42,7 +42,7 @@ from .quantization import dequantize, quantize
 if TYPE_CHECKING:
     from .package import Package
 
-__all__ = ["run", "Executor", "ExecutionError", "check_inputs", "to_stored", "from_stored"]
+__all__ = ["run", "Executor", "ExecutionError", "check_inputs", "frame_rows", "to_stored", "from_stored"]
 
 
 class ExecutionError(AxcError, RuntimeError):
@@ -50,7 +50,19 @@ class ExecutionError(AxcError, RuntimeError):
 
 
 # --------------------------------------------------------------------------------------------------
-# layouts: logical (1, C, ...) <-> stored HWC with padded channels
+# layouts: logical (1, C, ...) <-> stored HWC with padded channels; frames stacked on axis 0
+
+
+def frame_rows(shape: Sequence[int]) -> int:
+    """Rows of axis 0 that one frame of a model tensor of ``shape`` takes when frames are stacked:
+    its batch B (1 for almost every model). A 0-d tensor has no batch axis: its frames are stacked
+    on a new axis, one row each (N frames of a scalar = shape (N,))."""
+    return max(int(shape[0]), 1) if len(shape) else 1
+
+
+def _rows_of(x: np.ndarray) -> np.ndarray:
+    """A frame's tensor as rows of the stacked array (a 0-d tensor becomes one row)."""
+    return x.reshape(1) if x.ndim == 0 else x
 
 
 def from_stored(raw: np.ndarray, shape: Sequence[int]) -> np.ndarray:
@@ -188,7 +200,7 @@ class Executor:
         """One execution with the I/O as stored: ``inputs`` name -> int8 (f32 for an f32 input)
         logical tensors of the program's ``batch`` frames stacked on axis 0 (Batch-1: one frame,
         shape (B, ...) with B the model's batch, usually 1; Batch-x: (x * B, ...), frame k on core
-        k); returns the outputs stacked the same way. Raises :class:`InputDataError` for an array
+        k; a 0-d tensor: (x,), see :func:`frame_rows`); returns the outputs stacked the same way. Raises :class:`InputDataError` for an array
         that does not hold ``batch`` frames."""
         batch = self.program.batch
         for d in self.program.io:
@@ -196,9 +208,9 @@ class Executor:
                 self.write_input(d, _frame(inputs[d.name], d, batch))
         self.execute()
         if batch == 1:
-            return {d.name: self.read_output(d) for d in self.program.outputs}
+            return {d.name: _rows_of(self.read_output(d)) for d in self.program.outputs}
         frames = {(d.name, d.frame): d for d in self.program.io if d.kind == "output"}
-        return {d.name: np.concatenate([self.read_output(frames[(d.name, k)]) for k in range(batch)])
+        return {d.name: np.concatenate([_rows_of(self.read_output(frames[(d.name, k)])) for k in range(batch)])
                 for d in self.program.outputs}
 
     def run(self, inputs: Mapping[str, np.ndarray],
@@ -215,27 +227,27 @@ class Executor:
         q = dict(quant or {})
         qp = {d.name: q.get(d.name, (d.scale, d.zp)) for d in self.program.io}
         frames = {k: np.asarray(v) for k, v in inputs.items()}
-        n = min((frames[d.name].shape[0] // max(d.shape[0], 1) for d in self.program.inputs), default=1)
+        n = min((len(frames[d.name]) // frame_rows(d.shape) for d in self.program.inputs), default=1)
         if n < 1:
             raise InputDataError("no frames: every input needs at least one frame on axis 0")
         # quantize every frame at once and dequantize every output at once (both are elementwise,
         # so this equals doing it frame by frame); per execution only views are handed over
         qin_all: dict[str, np.ndarray] = {}
         for d in self.program.inputs:
-            x = np.asarray(frames[d.name][: n * max(d.shape[0], 1)], np.float32)
+            x = np.asarray(frames[d.name][: n * frame_rows(d.shape)], np.float32)
             qin_all[d.name] = x if d.dtype == "f32" else quantize(x, *qp[d.name])
         outs: dict[str, list[np.ndarray]] = {d.name: [] for d in self.program.outputs}
         for group, real in batch_groups(n, self.program.batch):
             qin = {}
             for d in self.program.inputs:
-                b = max(d.shape[0], 1)  # a frame is one batch of the model (1 for almost every model)
+                b = frame_rows(d.shape)  # a frame is one batch of the model (1 for almost every model)
                 a = qin_all[d.name]
                 qin[d.name] = a[group[0] * b: (group[0] + 1) * b] if len(group) == 1 else \
                     np.concatenate([a[f * b: (f + 1) * b] for f in group])
             res = self.run_quantized(qin)
             for d in self.program.outputs:
                 # a copy: an output read may be a view of memory the next execution overwrites
-                outs[d.name].append(res[d.name][: real * max(d.shape[0], 1)].copy())
+                outs[d.name].append(res[d.name][: real * frame_rows(d.shape)].copy())
         deq = {d.name: d for d in self.program.outputs}
         return {k: (y if deq[k].dtype == "f32" else dequantize(y, *qp[k]))
                 for k, y in ((k, np.concatenate(v, axis=0)) for k, v in outs.items())}
@@ -279,8 +291,8 @@ def _frame(x: np.ndarray, d: IODecl, batch: int) -> np.ndarray:
     if batch == 1:
         return x
     x = np.asarray(x)
-    b = max(d.shape[0], 1) if d.shape else 1
-    if x.ndim != len(d.shape) or x.shape[0] != batch * b or tuple(x.shape[1:]) != tuple(d.shape[1:]):
+    b = frame_rows(d.shape)
+    if x.ndim != max(len(d.shape), 1) or x.shape[0] != batch * b or tuple(x.shape[1:]) != tuple(d.shape[1:]):
         want = (batch * b, *d.shape[1:])
         raise InputDataError(f"input \"{d.name}\": a {batch}-frame execution takes shape {want} (frames "
                              f"stacked on axis 0), got {x.shape}")
@@ -301,14 +313,15 @@ def check_inputs(specs: Sequence[Mapping[str, Any]], inputs: Mapping[str, Any]) 
 
     Frames are stacked on axis 0: an input of model shape (B, ...) takes (N x B, ...) for N >= 1
     frames (B = 1 for almost every model), with N the same for every input; the other axes must
-    match. Returns (arrays by name, N). Raises :class:`InputDataError` naming the key and what was
+    match. A 0-d (scalar) input takes (N,), one value per frame (:func:`frame_rows`), or a 0-d array
+    for one frame. Returns (arrays by name, N). Raises :class:`InputDataError` naming the key and what was
     expected vs found.
     """
     out: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
     for spec in specs:
         name, shape, dtype = spec["name"], tuple(spec["shape"]), np.dtype(spec.get("dtype", "float32"))
-        want = "(N, " + ", ".join(map(str, shape[1:])) + ")" if len(shape) > 1 else "(N,)"
+        want = "(N, " + ", ".join(map(str, shape[1:])) + ")" if len(shape) > 1 else "(N,)" if shape else "(N,) or ()"
         if name not in inputs:
             raise InputDataError(f"missing input \"{name}\": expected an array of shape {want}, got keys "
                                  f"{sorted(inputs)}")
@@ -317,8 +330,10 @@ def check_inputs(specs: Sequence[Mapping[str, Any]], inputs: Mapping[str, Any]) 
             raise InputDataError(f"input \"{name}\": expected a numpy array of {dtype}, got {type(a).__name__}")
         if a.dtype != dtype:
             raise InputDataError(f"input \"{name}\": expected dtype {dtype}, got {a.dtype}")
-        b = max(shape[0], 1) if shape else 1
-        if a.ndim != len(shape) or a.shape[1:] != shape[1:] or a.shape[0] < 1 or a.shape[0] % b:
+        if not shape and a.ndim == 0:
+            a = a.reshape(1)  # one frame of a scalar input
+        b = frame_rows(shape)
+        if a.ndim != max(len(shape), 1) or a.shape[1:] != shape[1:] or a.shape[0] < 1 or a.shape[0] % b:
             raise InputDataError(f"input \"{name}\": expected shape {want}" + (f" with N a multiple of {b}" if b > 1 else "")
                                  + f", got {a.shape}")
         out[name] = a
@@ -331,8 +346,8 @@ def check_inputs(specs: Sequence[Mapping[str, Any]], inputs: Mapping[str, Any]) 
 def run(package: Package | str | Path, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Run a compiled package on float32 inputs keyed by the ONNX input names.
 
-    Frames are stacked on the batch axis (axis 0) and run one after the other; outputs come back keyed
-    by the ONNX output names, stacked the same way (float32, dequantized with the manifest's
+    Frames are stacked on the batch axis (axis 0; a 0-d tensor's frames on a new axis 0, shape (N,))
+    and run one after the other; outputs come back keyed by the ONNX output names, stacked the same way (float32, dequantized with the manifest's
     quantization). ``package`` is a :class:`~axc.runtime.package.Package` or a package folder.
     Raises :class:`InputDataError` for missing / misshapen / mistyped inputs and
     :class:`~axc.runtime.errors.PackageError` for a damaged package.

@@ -155,7 +155,7 @@ def _dwpu(ex: Executor, core: int, ins: Instr) -> Run:
             return lambda: pool.run(x, out)
         return lambda: np.clip(pool.run(x, out), lo, hi, out=out)
     args = (ins["in_zp"], ins["kernel"], ins["strides"], ins["pads"], bool(ins["count_include_pad"]),
-            bool(ins["ceil_mode"]), ins["multipliers"], ins["shift"], ins["out_zp"], lo, hi)
+            bool(ins["ceil_mode"]), ins["multipliers"], ins["shift"], ins["out_zp"], lo, hi, ins["dilations"])
     return lambda: np.copyto(out, ik.avg_pool(x, *args))
 
 

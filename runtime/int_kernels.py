@@ -105,22 +105,25 @@ def avg_pool_counts(h: int, w: int, kernel, strides, pads, count_include_pad: bo
 
 
 def avg_pool(x: np.ndarray, x_zp: int, kernel, strides, pads, count_include_pad: bool, ceil_mode: bool,
-             multipliers, shift: int, zp_out: int, lo: int = INT8_MIN, hi: int = INT8_MAX) -> np.ndarray:
+             multipliers, shift: int, zp_out: int, lo: int = INT8_MIN, hi: int = INT8_MAX,
+             dilations=(1, 1)) -> np.ndarray:
     """Average pooling of one int8 HWC frame [H, W, C] -> int8 [Ho, Wo, C].
 
     ``acc = sum over the window of (x - x_zp)`` over real elements (padding contributes 0), then
     ``out = requantize(acc, multipliers[count], shift, zp_out, lo, hi)`` where ``count`` is
     :func:`avg_pool_counts` (the divisor, padding included only with ``count_include_pad``). The
     caller builds ``multipliers`` (int64 [max_count + 1], index = number of elements averaged) from
-    ``s_in / (count * s_out)`` with one common ``shift``.
+    ``s_in / (count * s_out)`` with one common ``shift``. ``dilations`` (h, w) space the window taps
+    as in ONNX AveragePool (opset >= 19).
 
     Raises ``ValueError`` for a non-int8 / non-3-D input, a ``multipliers`` table shorter than
     ``max(count) + 1``, or a window that does not fit.
     """
     x = check_int8(x, "avg_pool input", 3)
     x_zp = check_zp(x_zp)
-    g = Geom(x.shape[0], x.shape[1], kernel, strides, pads, (1, 1), ceil_mode)
-    counts = avg_pool_counts(x.shape[0], x.shape[1], kernel, strides, pads, count_include_pad, ceil_mode)
+    g = Geom(x.shape[0], x.shape[1], kernel, strides, pads, dilations, ceil_mode)
+    counts = avg_pool_counts(x.shape[0], x.shape[1], kernel, strides, pads, count_include_pad, ceil_mode,
+                             dilations)
     mults = np.asarray(multipliers, dtype=np.int64)
     if mults.ndim != 1 or mults.shape[0] <= int(counts.max()):
         raise ValueError(f"multipliers must be a 1-D table of length >= {int(counts.max()) + 1}, "

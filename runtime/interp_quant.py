@@ -117,7 +117,7 @@ class QuantFunctions(InterpreterFunctions):
 
         def frame(f: np.ndarray) -> np.ndarray:
             return ik.avg_pool(f, zp_in, p["kernel"], p["strides"], p["pads"], p["count_include_pad"],
-                               p["ceil_mode"], mults, shift, zp_out, lo, hi)
+                               p["ceil_mode"], mults, shift, zp_out, lo, hi, p["dilations"])
 
         return (_per_frame(args[0], frame),)
 

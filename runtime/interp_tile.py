@@ -165,6 +165,7 @@ class TileFunctions(InterpreterFunctions):
             op.prop_ints("strides", (1, 1)), op.prop_ints("pads", (0, 0, 0, 0)),
             bool(op.prop_int("count_include_pad")), bool(op.prop_int("ceil_mode")),
             np.asarray(op.prop_ints("multipliers"), np.int64), op.prop_int("shift"), op.prop_int("out_zp"), lo, hi,
+            op.prop_ints("dilations", (1, 1)),
         )
         return (None,)
 

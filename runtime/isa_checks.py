@@ -177,8 +177,6 @@ class _Checks:
             if kind == "avgpool":
                 if ins.get("multipliers") is None:
                     raise _err(ins, "op=avgpool needs operand 'multipliers'")
-                if tuple(ins["dilations"]) != (1, 1):
-                    raise _err(ins, f"op=avgpool needs dilations [1, 1], got {list(ins['dilations'])}")
                 if any(not 0 <= m < 2**31 for m in ins["multipliers"]):
                     raise _err(ins, "multipliers must be in [0, 2^31)")
                 if not 0 <= ins["shift"] <= 62:
@@ -239,11 +237,13 @@ class _Checks:
 
 def check_hostbuf(b: HostBuffer | IODecl, what: str, line: int = 0) -> None:
     """dtype i8: a valid quantization and a stored HWC shape that holds the logical shape (channels
-    padded); dtype f32: stored == shape."""
+    padded); dtype f32: stored == shape (``[]`` for a 0-d tensor, one element)."""
     if b.dtype not in ("i8", "f32"):
         raise AsmError(f"{what}: dtype must be i8 or f32, got {b.dtype}", line)
-    if not b.shape or min(b.shape) < 1:
-        raise AsmError(f"{what}: shape must be non-empty and positive, got {list(b.shape)}", line)
+    if not b.shape and b.dtype != "f32":
+        raise AsmError(f"{what}: a 0-d (scalar) buffer must be f32, got {b.dtype}", line)
+    if b.shape and min(b.shape) < 1:
+        raise AsmError(f"{what}: shape must be positive, got {list(b.shape)}", line)
     if b.dtype == "f32":
         if tuple(b.stored) != tuple(b.shape):
             raise AsmError(f"{what}: an f32 buffer is stored in its logical shape {list(b.shape)}, got "

@@ -116,6 +116,16 @@ def test_dwpu_dpu_and_host_costs():
     assert "softmax" in r.format()
 
 
+def test_dilated_pooling_costs_its_taps():
+    """A dilated window reads the same KH x KW taps: the DWPU cost does not depend on dilations."""
+    common = dict(in_=Mem("l1", 0), in_shape=(9, 9, 64), out=Mem("l1", 0x8000), channels=(64, 64),
+                  kernel=(3, 3), multipliers=[0] + [2**30] * 9, shift=30)
+    plain = make_instr("dwpu", 0, op="avgpool", out_shape=(7, 7, 64), **common)
+    dilated = make_instr("dwpu", 0, op="avgpool", out_shape=(5, 5, 64), dilations=(2, 2), **common)
+    assert instruction_cycles(plain) == 7 * 7 * 9 * 64 // AIPU_V1.dwpu_bytes_per_cycle
+    assert instruction_cycles(dilated) == 5 * 5 * 9 * 64 // AIPU_V1.dwpu_bytes_per_cycle
+
+
 def test_cross_core_tokens_and_deadlock():
     a = Asm(cores=2)
     a.core(0)

@@ -185,6 +185,15 @@ def test_asm_structure_errors():
                   '.data name="b" at=ddr:0x4 offset=64 size=8 dtype=i8 shape=[8]\n.core 0\n')
 
 
+def test_scalar_io_is_f32():
+    """A 0-d (scalar) graph input / output is an f32 buffer of shape [] (one element); int8 is refused."""
+    head = ".program cores=1 frequency=800000000 instances=1 l1_size=64 l2_size=64 ddr_size=64\n"
+    prog = parse_asm(head + '.input name="s" at=ddr:0x0 dtype=f32 shape=[] stored=[] scale=1.0 zp=0\n.core 0\n')
+    assert prog.inputs[0].shape == () and prog.inputs[0].nbytes == 4
+    with pytest.raises(AsmError, match='line 2: .input "s": a 0-d \\(scalar\\) buffer must be f32, got i8'):
+        parse_asm(head + '.input name="s" at=ddr:0x0 dtype=i8 shape=[] stored=[] scale=1.0 zp=0\n.core 0\n')
+
+
 def test_every_operand_is_documented():
     """docs/isa.md has a section per instruction naming each of its operands."""
     import re

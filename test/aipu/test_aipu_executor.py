@@ -84,6 +84,9 @@ def test_dwpu_depthwise_maxpool_avgpool():
       "strides=[2,2] ceil_mode=1")
     a("dwpu op=avgpool in=l1:0x0 in_shape=[5,5,64] out=l1:0x4000 out_shape=[3,3,64] channels=[8,8] kernel=[2,2] "
       f"strides=[2,2] pads=[0,0,1,1] in_zp=4 out_zp=-3 multipliers=[{','.join(map(str, mults))}] shift={shift}")
+    a("dwpu op=avgpool in=l1:0x0 in_shape=[5,5,64] out=l1:0x5000 out_shape=[4,3,64] channels=[8,8] kernel=[2,2] "
+      f"dilations=[2,3] pads=[1,0,0,1] ceil_mode=1 count_include_pad=1 in_zp=4 out_zp=-3 "
+      f"multipliers=[{','.join(map(str, mults))}] shift={shift}")
     ex = a.executor()
     ex.execute()
     lst = ex.program.task_lists[0]
@@ -93,6 +96,9 @@ def test_dwpu_depthwise_maxpool_avgpool():
                                   ik.max_pool(x, (2, 2), (2, 2), ceil_mode=True))
     np.testing.assert_array_equal(ex.view(0, lst[2]["out"], (3, 3, 64))[:, :, :8],
                                   ik.avg_pool(x, 4, (2, 2), (2, 2), (0, 0, 1, 1), False, False, mults, shift, -3))
+    np.testing.assert_array_equal(ex.view(0, lst[3]["out"], (4, 3, 64))[:, :, :8],
+                                  ik.avg_pool(x, 4, (2, 2), (1, 1), (1, 0, 0, 1), True, True, mults, shift, -3,
+                                              dilations=(2, 3)))
 
 
 def test_dpu_add_requantize_clamp():

@@ -116,6 +116,51 @@ def test_histogram_clips_outliers_and_keeps_uniform() -> None:
     assert best_histogram_range(h, -1.0, 1.0) == (-1.0, 1.0)
 
 
+@pytest.mark.parametrize("value", [0.7, -3.0e4, 1.0e10, 1.0e-30])
+def test_histogram_observer_near_constant(value: float) -> None:
+    """A constant, then a near-constant activation (a few float32 steps wide: numpy would build
+    2048 float32 bin edges and refuse "Too many bins for data range"), then a wider frame."""
+    v = np.float32(value)
+    up = np.nextafter(v, np.float32(np.inf))
+    obs = HistogramObserver()
+    obs.update(np.full(100, v))
+    assert obs.range() == (float(v), float(v))
+    one_step = np.full(100, v)
+    one_step[:10] = up
+    obs.update(one_step)
+    lo, hi = obs.range()
+    assert float(v) <= lo <= hi <= float(up)
+    steps = v + np.arange(40, dtype=np.float32) * (up - v)  # about 40 float32 steps
+    obs.update(steps)
+    obs.update(np.linspace(0.9 * v, 1.1 * v, 1000, dtype=np.float32))
+    assert obs.hist is not None and abs(obs.hist.sum() - 1240) < 1e-6
+    lo, hi = obs.range()
+    assert obs.lo <= lo <= hi <= obs.hi
+
+
+def test_histogram_calibration_of_a_near_constant_activation() -> None:
+    """The pass on a Conv whose output is 1.0 give or take a few float32 steps (tiny weights, bias
+    1): the histogram scheme records a range instead of failing."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = (np.random.default_rng(0).standard_normal((4, 3, 1, 1)) * 3e-7).astype(np.float32)
+    b = np.ones(4, np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[1, 1], name="conv")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    module = import_onnx(model)
+    y = run_onnx_module(module, {"x": np.random.default_rng(0).random((1, 3, 8, 8), dtype=np.float32)})["y"]
+    assert 0 < y.max() - y.min() < 1e-5  # near-constant, not constant
+    run_pipeline(module, 'onnx-calibrate{frames=2 scheme="per_tensor_histogram"}')
+    (conv,) = [op for op in main_func(module).body.block.ops if op.name == "onnx.Conv"]
+    lo, hi = _range(conv.attributes)
+    assert 1.0 - 1e-5 < lo <= hi < 1.0 + 1e-5
+
+
 # ------------------------------------------------------------------------------ bad data
 
 

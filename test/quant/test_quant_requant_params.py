@@ -111,3 +111,22 @@ func.func @main(%f: tensor<1x256xf32>) -> tensor<1x256xf32> attributes {{axc.inp
     # exact where the float value is not near a rounding tie
     frac = np.abs((q.astype(np.float64) - zi) * si / so % 1 - 0.5)
     assert np.array_equal(out[frac > 1e-3], want[frac > 1e-3])
+
+
+def test_bias_safe_weight_scales() -> None:
+    """Only channels whose int32 bias (plus the accumulator of k taps) would overflow get a larger
+    weight scale, the smallest float32 for which the bias fits; the others keep theirs bit for bit."""
+    from axc.lowering.quant_qparams import bias_safe_weight_scales
+    from axc.runtime.quantization import INT32_MAX, quantize_bias
+
+    s_in, k = 0.01, 27
+    ws = np.array([0.02, 1e-9, 3e-12, 0.5], np.float32)
+    b = np.array([1.0, 1.0, -2.0, 0.0], np.float32)
+    safe, raised = bias_safe_weight_scales(b, s_in, ws, k)
+    assert raised.tolist() == [1, 2] and safe.dtype == np.float32
+    assert safe[0] == ws[0] and safe[3] == ws[3]
+    bound = INT32_MAX - 2 * 128 * 127 * k
+    q = quantize_bias(b, s_in, safe)
+    assert np.all(np.abs(q.astype(np.int64)) <= bound)
+    smaller = np.nextafter(safe[1:3], np.float32(0))  # rounded up by at most one float32 step
+    assert np.all(np.abs(b[1:3].astype(np.float64)) / (float(np.float32(s_in)) * smaller.astype(np.float64)) > bound)

@@ -170,18 +170,18 @@ def test_max_pool_matches_float(kernel, strides, pads, ceil):
                                       dilations=(2, 3))[0].transpose(1, 2, 0).astype(np.int8))
 
 
-def _ref_avg(x, zp, kernel, strides, pads, include_pad, ceil):
+def _ref_avg(x, zp, kernel, strides, pads, include_pad, ceil, dilations=(1, 1)):
     """Brute force: window sums of (x - zp) over real elements, and the divisor, per output."""
     h, w, _ = x.shape
-    (kh, kw), (sh, sw), (pt, pl, pb, pr) = kernel, strides, pads
-    ho = ik.output_size(h, kh, sh, pt, pb, 1, ceil)
-    wo = ik.output_size(w, kw, sw, pl, pr, 1, ceil)
+    (kh, kw), (sh, sw), (pt, pl, pb, pr), (dh, dw) = kernel, strides, pads, dilations
+    ho = ik.output_size(h, kh, sh, pt, pb, dh, ceil)
+    wo = ik.output_size(w, kw, sw, pl, pr, dw, ceil)
     acc = np.zeros((ho, wo, x.shape[2]), np.int64)
     cnt = np.zeros((ho, wo), np.int64)
     for i in range(ho):
         for j in range(wo):
-            for a in range(i * sh - pt, i * sh - pt + kh):
-                for b in range(j * sw - pl, j * sw - pl + kw):
+            for a in range(i * sh - pt, i * sh - pt + (kh - 1) * dh + 1, dh):
+                for b in range(j * sw - pl, j * sw - pl + (kw - 1) * dw + 1, dw):
                     real = 0 <= a < h and 0 <= b < w
                     in_pads = -pt <= a < h + pb and -pl <= b < w + pr
                     if real:
@@ -211,6 +211,29 @@ def test_avg_pool_matches_reference(kernel, strides, pads, ceil, include_pad):
                          strides=strides, pads=list(pads), ceil_mode=int(ceil),
                          count_include_pad=int(include_pad))[0].transpose(1, 2, 0)
     assert np.max(np.abs(got.astype(np.float32) - np.clip(np.round(fl * 0.9) + 5, -128, 127))) <= 1
+
+
+@pytest.mark.parametrize("include_pad", [False, True])
+@pytest.mark.parametrize("kernel,strides,pads,ceil,dilations", [
+    ((2, 2), (1, 1), (0, 0, 0, 0), False, (2, 3)),
+    ((3, 2), (2, 1), (1, 1, 1, 0), True, (2, 2)),
+    ((3, 3), (2, 2), (2, 0, 1, 2), True, (3, 2)),   # ceil: the last windows overhang the pads
+])
+def test_avg_pool_dilated_matches_reference(kernel, strides, pads, ceil, dilations, include_pad):
+    """Dilated windows (ONNX AveragePool opset >= 19): the taps, the divisor and the float average."""
+    x = RNG.integers(-128, 128, (11, 10, 3), dtype=np.int8)
+    zp = 4
+    acc, cnt = _ref_avg(x, zp, kernel, strides, pads, include_pad, ceil, dilations)
+    assert np.array_equal(ik.avg_pool_counts(11, 10, kernel, strides, pads, include_pad, ceil, dilations), cnt)
+    shift = 31
+    mults = np.zeros(kernel[0] * kernel[1] + 1, np.int64)
+    mults[1:] = np.round(0.9 / np.arange(1, len(mults)) * 2.0**shift).astype(np.int64)
+    got = ik.avg_pool(x, zp, kernel, strides, pads, include_pad, ceil, mults, shift, -2, dilations=dilations)
+    assert np.array_equal(got, requantize(acc, mults[cnt][:, :, None], shift, -2))
+    fl = fk.average_pool((x.astype(np.float32) - zp).transpose(2, 0, 1)[None], kernel_shape=kernel,
+                         strides=strides, pads=list(pads), ceil_mode=int(ceil), dilations=dilations,
+                         count_include_pad=int(include_pad))[0].transpose(1, 2, 0)
+    assert np.max(np.abs(got.astype(np.float32) - np.clip(np.round(fl * 0.9) - 2, -128, 127))) <= 1
 
 
 def test_avg_pool_errors():

@@ -138,6 +138,20 @@ def test_max_pool_dilated() -> None:
     lower_and_compare(qb, force_h_tiling=3)
 
 
+@pytest.mark.parametrize("kernel,strides,pads,ceil_mode,cip,dilations", [
+    ((3, 3), (2, 2), (1, 0, 2, 1), True, True, (2, 2)),
+    ((3, 2), (1, 2), (2, 1, 1, 0), True, False, (3, 2)),
+    ((2, 3), (2, 1), (1, 1, 1, 1), False, True, (2, 3)),
+])
+@pytest.mark.parametrize("fh", [0, 3])
+def test_avg_pool_dilated(kernel, strides, pads, ceil_mode, cip, dilations, fh: int) -> None:
+    qb = QuantBuilder()
+    x = qb.input((1, 70, 13, 12))
+    qb.output(qb.avg_pool(x, kernel, strides, pads, ceil_mode, cip, clamp=(-100, 120), dilations=dilations))
+    m = lower_and_compare(qb, force_h_tiling=fh, force_oc_tiling=2 if fh else 0)
+    assert all(o.prop_ints("dilations") == dilations for o in m.walk() if isinstance(o, tile.AvgPoolOp))
+
+
 def test_global_average_pool() -> None:
     qb = QuantBuilder()
     x = qb.input((1, 130, 7, 7))

@@ -117,11 +117,13 @@ class QuantBuilder:
         return self._pool("quant.max_pool", x, kernel, strides, pads, ceil_mode, extra, x.scale, x.zp, name, dilations)
 
     def avg_pool(self, x: V, kernel=(3, 3), strides=(2, 2), pads=(1, 1, 1, 1), ceil_mode=False,
-                 count_include_pad=False, scale=0.04, zp=1, clamp=None, name="avgpool") -> V:
+                 count_include_pad=False, scale=0.04, zp=1, clamp=None, name="avgpool", dilations=(1, 1)) -> V:
         extra = [f"count_include_pad = {int(count_include_pad)} : i64"]
         if clamp:
             extra.append(f"clamp = array<i64: {clamp[0]}, {clamp[1]}>")
-        return self._pool("quant.avg_pool", x, kernel, strides, pads, ceil_mode, extra, scale, zp, name)
+        if dilations != (1, 1):
+            extra.append(f"dilations = array<i64: {dilations[0]}, {dilations[1]}>")
+        return self._pool("quant.avg_pool", x, kernel, strides, pads, ceil_mode, extra, scale, zp, name, dilations)
 
     def add(self, a: V, b: V, scale=0.1, zp=-5, clamp=None, name="add") -> V:
         y = self._v(a.shape, scale, zp)

@@ -74,6 +74,18 @@ func.func @pools(%x: tensor<1x2x6x6xf32> {calibration = array<f32: 0.0, 1.0>}) -
 
 // -----
 
+// A dilated average pool (opset >= 19) keeps its dilations.
+
+// CHECK-LABEL: func.func @dilated_pool(
+// CHECK:         quant.avg_pool %{{.*}} {onnx_name = "dap", kernel = array<i64: 2, 2>, strides = array<i64: 1, 1>, pads = array<i64: 1, 0, 0, 1>, ceil_mode = 0 : i64, count_include_pad = 1 : i64, dilations = array<i64: 2, 3>}
+// CHECK-SAME:      -> tensor<1x2x5x4x!quant.uniform<i8:f32, 0.0019607844296842813:-128>>
+func.func @dilated_pool(%x: tensor<1x2x6x6xf32> {calibration = array<f32: 0.0, 1.0>}) -> tensor<1x2x5x4xf32> {
+  %a = onnx.AveragePool %x {onnx_name = "dap", kernel_shape = array<i64: 2, 2>, dilations = array<i64: 2, 3>, pads = array<i64: 1, 0, 0, 1>, count_include_pad = 1 : i64, calibration = array<f32: 0.0, 0.5>} : (tensor<1x2x6x6xf32>) -> tensor<1x2x5x4xf32>
+  func.return %a : tensor<1x2x5x4xf32>
+}
+
+// -----
+
 // Channel concat: the result range is the union of the inputs' ([-1, 2] and [0, 1] -> [-1, 2]), so
 // only the input with other qparams is requantized.
 
