@@ -349,9 +349,9 @@ def lrn(x, *, size, alpha=1e-4, beta=0.75, bias=1.0) -> np.ndarray:
 
 def dropout(data, ratio=None, training_mode=None, *, seed=None) -> np.ndarray:
     """ONNX Dropout at inference: the identity on ``data`` (the optional mask output, if needed, is
-    all True). Raises ``NotImplementedError`` if ``training_mode`` is true."""
+    all True). Raises ``ValueError`` if ``training_mode`` is true (random: never run)."""
     if training_mode is not None and bool(np.asarray(training_mode)):
-        raise NotImplementedError("Dropout: training_mode is not supported")
+        raise ValueError("Dropout: training_mode is not supported (random)")
     return np.asarray(data)
 
 

@@ -167,7 +167,7 @@ def _lrn(op: Operation, args: Sequence[np.ndarray]) -> np.ndarray:
 
 def _dropout(op: onnx.DropoutOp, args: Sequence[np.ndarray]) -> np.ndarray:
     if op.int_attr("is_test", 1) == 0:  # opsets < 7: training mode (as onnx-remove-identity refuses it)
-        raise NotImplementedError("Dropout: training mode (is_test = 0) is not supported")
+        raise ValueError("Dropout: training mode (is_test = 0) is not supported (random)")
     return fk.dropout(*args, **_kwargs(op, "seed"))
 
 
