@@ -113,22 +113,10 @@ def compile_real(entry: ModelEntry, onnx_path: Path, package: Path, calibration_
     ``--input-shape {entry.input}=... --calibration-data calibration_npz`` and a default
     configuration; returns :class:`axc.lowering.model_compiler.CompiledModel` (quant-level module
     kept). Raises what the compiler raises."""
-    from axc.config import CompilerConfig
-    from axc.lowering.compile_pipeline import make_context, pipeline_stages, run_stages, stages_until
-    from axc.lowering.model_compiler import CompiledModel
-    from axc.lowering.onnx_importer import import_onnx
-    from axc.lowering.package_writer import write_package
+    from axc.lowering.model_compiler import compile_model
 
-    cfg = CompilerConfig()
-    stages = pipeline_stages(cfg, str(calibration_npz))
-    module = import_onnx(onnx_path, {entry.input: list(entry.input_shape)})
-    ctx = make_context()
-    quant_stages = stages_until(stages, "quant")
-    run_stages(ctx, module, quant_stages)
-    quant_module = module.clone()
-    run_stages(ctx, module, stages[len(quant_stages):])
-    path = write_package(package, module, cfg, source_model=onnx_path)
-    return CompiledModel(Path(path), quant_module, module)
+    return compile_model(onnx_path, package, calibration_data=str(calibration_npz),
+                         input_shapes={entry.input: list(entry.input_shape)})
 
 
 def evaluate(entry: ModelEntry, onnx_path: Path, workdir: Path) -> RealResult:
