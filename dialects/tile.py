@@ -36,6 +36,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     f32,
+    f16,
     f64,
     i8,
     i32,
@@ -106,13 +107,17 @@ def space_of(t: Attribute | SSAValue) -> str:
 
 
 def element_bytes(t: Attribute) -> int:
-    """Bytes per element of an i8 / i32 / f32 memref, tensor or element type."""
+    """Bytes per element of an integer (i1: one byte) / f16 / f32 / f64 memref, tensor or element type."""
     if isinstance(t, MemRefType | TensorType):
         t = t.element_type
     if isinstance(t, IntegerType):
-        return t.width.data // 8
+        return max(1, t.width.data // 8)
     if t == f32:
         return 4
+    if t == f64:
+        return 8
+    if t == f16:
+        return 2
     raise VerifyException(f"unsupported element type {t}")
 
 
@@ -127,10 +132,11 @@ def buffer_bytes(t: Attribute) -> int:
 
 def layout_error(t: MemRefType, logical: Sequence[int]) -> str | None:
     """Why a buffer cannot hold a tensor of logical NCHW / (N, C) shape ``logical`` (None if it can):
-    an i8 buffer holds one frame HWC with at least C channels, an f32 buffer the logical tensor."""
+    an i8 buffer holds one frame HWC with at least C channels; a buffer of any other element type
+    (f32, i64, i1, ...: a host-side value) the logical tensor itself."""
     shape, logical = tuple(t.get_shape()), tuple(int(x) for x in logical)
-    if t.element_type == f32:
-        return None if shape == logical else f"an f32 buffer must have the logical shape {list(logical)}"
+    if t.element_type != i8:
+        return None if shape == logical else f"an {t.element_type} buffer must have the logical shape {list(logical)}"
     if len(logical) == 4:
         h, w, c = logical[2], logical[3], logical[1]
     elif len(logical) == 2:

@@ -147,6 +147,13 @@ def _main(module: builtin.ModuleOp) -> func.FuncOp:
     raise CompileError("convert-quant-to-tile: the module has no func.func @main")
 
 
+def _element(v: SSAValue) -> Attribute:
+    """The element type of a tensor value (what a host-side buffer of it holds)."""
+    t = v.type
+    assert isinstance(t, TensorType)
+    return t.get_element_type()
+
+
 class _Converter(StoragePlanMixin, HostSegmentsMixin):
     def __init__(self, opts: ConvertQuantToTilePass, fn: func.FuncOp):
         self.opts = opts
@@ -270,13 +277,13 @@ class _Converter(StoragePlanMixin, HostSegmentsMixin):
         L = self.L
         if arg not in L.f32_inputs:
             shape = _shape(arg)
-            L.f32_inputs[arg] = L.new_buffer("input", self.in_names[arg.index], shape, f32, self.opts.io_pool,
-                                             shape=shape)
+            L.f32_inputs[arg] = L.new_buffer("input", self.in_names[arg.index], shape, _element(arg),
+                                             self.opts.io_pool, shape=shape)
         return L.f32_inputs[arg]
 
     def _f32_output(self, name: str, v: SSAValue) -> SSAValue:
         shape = _shape(v)
-        return self.L.new_buffer("output", name, shape, f32, self.opts.io_pool, shape=shape)
+        return self.L.new_buffer("output", name, shape, _element(v), self.opts.io_pool, shape=shape)
 
     # -- AIPU ops -------------------------------------------------------------------------------
     def _lower_reshape(self, o: quant.ReshapeOp) -> None:

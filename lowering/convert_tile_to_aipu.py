@@ -58,7 +58,17 @@ from axc.passes.tile_plan_memory import core_layout
 from axc.runtime.cycle_model import instruction_cycles
 from axc.runtime.errors import CompileError
 from axc.runtime.hardware import AIPU_V1
-from axc.runtime.isa import HostBuffer, Instr, Mem, RangeTracker, accesses, default_memory, dma_engine, make_instr
+from axc.runtime.isa import (
+    HostBuffer,
+    Instr,
+    Mem,
+    RangeTracker,
+    accesses,
+    default_memory,
+    dma_engine,
+    is_logical,
+    make_instr,
+)
 from axc.runtime.multicore import SHARED_SPACES, CoreLayout
 
 __all__ = ["ConvertTileToAipuPass"]
@@ -203,7 +213,7 @@ class _Converter:
         if op.offset is None:
             raise _fail(f"{_describe(op)} \"{op.buffer_name.data}\" has no offset: run tile-plan-memory first")
         et = str(t.element_type)
-        if et not in ("i8", "i32", "f32"):
+        if et not in ("i8", "i32") and not is_logical(et):
             raise _fail(f"{_describe(op)}: unsupported element type {et}")
         b = _Buf(tile.space_of(t), op.offset.value.data, tuple(t.get_shape()), tile.element_bytes(t), et)
         self._check_region(op, b)
@@ -272,14 +282,14 @@ class _Converter:
         if kind not in ("input", "output"):
             return
         shape = o.prop_ints("shape")
-        if b.dtype == "f32":
+        if is_logical(b.dtype):
             scale, zp = 1.0, 0
         elif b.dtype == "i8":
             if o.scale is None or o.zero_point is None:
                 raise _fail(f"{_describe(o)}: int8 {kind} \"{o.buffer_name.data}\" needs scale and zero_point")
             scale, zp = float(o.scale.value.data), int(o.zero_point.value.data)
         else:
-            raise _fail(f"{_describe(o)}: {kind} buffers must be i8 or f32, got {b.dtype}")
+            raise _fail(f"{_describe(o)}: {kind} buffers must be i8 or hold their tensor (f32, i64, ...), got {b.dtype}")
         io = aipu.IoOp.from_values({"kind": kind, "name": o.buffer_name.data, "at": b.mem, "dtype": b.dtype,
                                     "shape": shape, "stored": b.shape, "scale": scale, "zp": zp})
         self.io.append((kind, o.buffer_name.data, io))
@@ -378,8 +388,8 @@ class _Converter:
         bufs = []
         for v, (scale, zp, shape) in zip(o.buffers(), params, strict=True):
             b = self._get(v, o)
-            if b.dtype == "f32":
-                bufs.append(HostBuffer(b.mem, tuple(shape), b.shape, 1.0, 0, "f32"))
+            if is_logical(b.dtype):
+                bufs.append(HostBuffer(b.mem, tuple(shape), b.shape, 1.0, 0, b.dtype))
             else:
                 bufs.append(HostBuffer(b.mem, tuple(shape), b.shape, float(scale), int(zp), "i8"))
         n = len(o.inputs)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, StringAttr, TensorType, f32, i8
-from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
 
 from axc.dialects import onnx, quant, tile
 from axc.dialects.tile import f64_array, i64_array
@@ -57,7 +57,13 @@ class HostSegmentsMixin:
         """Group host onnx ops into segments, closed once an AIPU op reads one of their results."""
         L = self.L
         for o in self.ops:
-            if isinstance(o, onnx.ConstantOp):
+            if isinstance(o, onnx.ConstantOp) and not any(u.operation is self.ret for u in o.output.uses):
+                continue  # constants are cloned into the segments that read them
+            if isinstance(o, onnx.ConstantOp):  # a graph output that is a constant: a segment writes it
+                seg = HostSegment()
+                L.segments.append(seg)
+                seg.ops.append(o)
+                L.seg_of[o] = seg
                 continue
             if isinstance(o, onnx.OnnxOp):
                 parents: list[HostSegment] = []
@@ -101,8 +107,9 @@ class HostSegmentsMixin:
         params: list[tuple[float, int, tuple[int, ...]]] = []
         deps: list[SSAValue] = []
 
-        def add_input(key: SSAValue, buf: SSAValue, scale: float, zp: int, shape: tuple[int, ...]) -> SSAValue:
-            arg = block.insert_arg(TensorType(f32, list(shape)), len(block.args))
+        def add_input(key: SSAValue, buf: SSAValue, scale: float, zp: int, shape: tuple[int, ...],
+                      element: Attribute = f32) -> SSAValue:
+            arg = block.insert_arg(TensorType(element, list(shape)), len(block.args))
             in_bufs.append(buf)
             params.append((scale, zp, shape))
             zero = [0] * len(buf.type.get_shape())  # type: ignore[union-attr]
@@ -126,11 +133,11 @@ class HostSegmentsMixin:
                     u = quant.uniform_of(q)
                     add_input(v, s.buf, u.s, u.zp, _shape(q))
                 elif isinstance(v, BlockArgument):
-                    add_input(v, self._f32_input(v), 1.0, 0, _shape(v))
+                    add_input(v, self._f32_input(v), 1.0, 0, _shape(v), v.type.get_element_type())  # type: ignore[union-attr]
                 elif isinstance(p, Operation) and p not in members:
                     if v not in L.f32_store:
                         raise CompileError(f"convert-quant-to-tile: host op {describe(m)} reads a value made by {describe(p)}")
-                    add_input(v, L.f32_store[v], 1.0, 0, _shape(v))
+                    add_input(v, L.f32_store[v], 1.0, 0, _shape(v), v.type.get_element_type())  # type: ignore[union-attr]
             c = m.clone(value_mapper=vmap)
             for a, b in zip(m.results, c.results):
                 vmap[a] = b
@@ -157,7 +164,8 @@ class HostSegmentsMixin:
                             buf = self._f32_output(name, r)
                         else:
                             shape = _shape(r)
-                            buf = L.new_buffer("activation", src_name(m), shape, f32, self.opts.workspace_pool)
+                            buf = L.new_buffer("activation", src_name(m), shape, r.type.get_element_type(),  # type: ignore[union-attr]
+                                               self.opts.workspace_pool)
                         L.f32_store[r] = buf
                         outs.append((r, buf, 1.0, 0, _shape(r), None))
         block.add_op(tile.YieldOp([vmap[o[0]] for o in outs]))

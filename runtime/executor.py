@@ -35,7 +35,7 @@ import numpy as np
 from .errors import AxcError, InputDataError
 from .host_segment import HostSegment
 from .instructions import Run, WeightPool, decode
-from .isa import HostBuffer, IODecl, Instr, Mem, Program, accesses, prod
+from .isa import HostBuffer, IODecl, Instr, Mem, Program, accesses, is_logical, numpy_dtype_of, prod
 from .multicore import batch_groups
 from .quantization import dequantize, quantize
 
@@ -170,17 +170,17 @@ class Executor:
     # -- frames -----------------------------------------------------------------------------------
     def buffer(self, core: int, b: HostBuffer | IODecl) -> np.ndarray:
         """The stored view of a host / I/O buffer (int8 HWC or f32 logical)."""
-        return self.view(core, b.at, b.stored, np.float32 if b.dtype == "f32" else np.int8)
+        return self.view(core, b.at, b.stored, numpy_dtype_of(b.dtype))
 
     def read_logical(self, core: int, b: HostBuffer | IODecl) -> np.ndarray:
         """The logical tensor (batch 1) a buffer holds: int8 or float32 as stored."""
         raw = self.buffer(core, b)
-        return raw.copy() if b.dtype == "f32" else from_stored(raw, b.shape)
+        return raw.copy() if is_logical(b.dtype) else from_stored(raw, b.shape)
 
     def write_logical(self, core: int, b: HostBuffer | IODecl, x: np.ndarray) -> None:
         raw = self.buffer(core, b)
-        if b.dtype == "f32":
-            raw[...] = np.asarray(x, np.float32).reshape(raw.shape)
+        if is_logical(b.dtype):
+            raw[...] = np.asarray(x, raw.dtype).reshape(raw.shape)
         else:
             to_stored(np.asarray(x, np.int8).reshape(b.shape), raw)
 
@@ -234,8 +234,9 @@ class Executor:
         # so this equals doing it frame by frame); per execution only views are handed over
         qin_all: dict[str, np.ndarray] = {}
         for d in self.program.inputs:
-            x = np.asarray(frames[d.name][: n * frame_rows(d.shape)], np.float32)
-            qin_all[d.name] = x if d.dtype == "f32" else quantize(x, *qp[d.name])
+            x = np.asarray(frames[d.name][: n * frame_rows(d.shape)],
+                           numpy_dtype_of(d.dtype) if is_logical(d.dtype) else np.float32)
+            qin_all[d.name] = x if is_logical(d.dtype) else quantize(x, *qp[d.name])
         outs: dict[str, list[np.ndarray]] = {d.name: [] for d in self.program.outputs}
         for group, real in batch_groups(n, self.program.batch):
             qin = {}
@@ -249,8 +250,13 @@ class Executor:
                 # a copy: an output read may be a view of memory the next execution overwrites
                 outs[d.name].append(res[d.name][: real * frame_rows(d.shape)].copy())
         deq = {d.name: d for d in self.program.outputs}
-        return {k: (y if deq[k].dtype == "f32" else dequantize(y, *qp[k]))
-                for k, y in ((k, np.concatenate(v, axis=0)) for k, v in outs.items())}
+
+        def stacked(k: str, parts: list[np.ndarray]) -> np.ndarray:
+            y = np.concatenate(parts, axis=0)
+            return y.reshape(()) if n == 1 and not deq[k].shape else y  # one frame of a 0-d output is 0-d
+
+        return {k: (y if is_logical(deq[k].dtype) else dequantize(y, *qp[k]))
+                for k, y in ((k, stacked(k, v)) for k, v in outs.items())}
 
     # -- execution --------------------------------------------------------------------------------
     def execute(self) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from . import int_kernels as ik
-from .isa import HostBuffer, Instr, Mem, prod
+from .isa import HostBuffer, Instr, Mem, is_logical, numpy_dtype_of, prod
 from .quantization import Requantizer, dequantize, quantize
 
 if TYPE_CHECKING:
@@ -197,15 +197,15 @@ def _host(ex: Executor, core: int, ins: Instr) -> Run:
 
     def read(b: HostBuffer) -> np.ndarray:
         x = ex.read_logical(core, b)
-        return x if as_int8 or b.dtype == "f32" else dequantize(x, b.scale, b.zp)
+        return x if as_int8 or is_logical(b.dtype) else dequantize(x, b.scale, b.zp)
 
     def write(b: HostBuffer, y: np.ndarray) -> None:
         if y.size != prod(b.shape):
             raise ValueError(f"host segment {index} output has shape {list(y.shape)}, expected {list(b.shape)}")
         y = y.reshape(b.shape)
         if not as_int8:
-            y = np.asarray(y, np.float32)
-            y = y if b.dtype == "f32" else quantize(y, b.scale, b.zp)
+            y = np.asarray(y, numpy_dtype_of(b.dtype)) if is_logical(b.dtype) else \
+                quantize(np.asarray(y, np.float32), b.scale, b.zp)
         ex.write_logical(core, b, y)
 
     def run() -> None:

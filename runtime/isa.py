@@ -24,6 +24,8 @@ expected-vs-found message.
 
 from __future__ import annotations
 
+import numpy as np
+
 import bisect
 import json
 import math
@@ -64,14 +66,34 @@ class Mem:
         return f"{self.space}:0x{self.address:x}"
 
 
+#: dtypes of host / I/O buffers that hold the tensor itself in its logical layout (``stored ==
+#: shape``), by the element-type name of the IR, with their numpy dtype. ``i8`` is not one of them:
+#: an ``i8`` buffer holds a quantized tensor in HWC (see :class:`HostBuffer`).
+LOGICAL_DTYPES: dict[str, str] = {
+    "f32": "<f4", "f64": "<f8", "f16": "<f2", "i64": "<i8", "i32": "<i4", "i16": "<i2",
+    "ui8": "u1", "ui16": "<u2", "ui32": "<u4", "ui64": "<u8", "i1": "bool",
+}
+
+
+def is_logical(dtype: str) -> bool:
+    """True for a buffer that holds the tensor itself (:data:`LOGICAL_DTYPES`), False for ``i8``."""
+    return dtype in LOGICAL_DTYPES
+
+
+def numpy_dtype_of(dtype: str) -> np.dtype:
+    """The numpy dtype of a host / I/O buffer's elements (int8 for a quantized ``i8`` buffer)."""
+    return np.dtype(LOGICAL_DTYPES.get(dtype, "i1"))
+
+
 @dataclass(frozen=True)
 class HostBuffer:
     """A buffer a host segment reads or writes.
 
     ``shape`` is the logical (ONNX, NCHW) shape of one frame with batch 1. ``dtype`` ``i8``: the
     buffer holds the quantized tensor in HWC with padded channels (``stored``) and ``scale`` / ``zp``
-    are its quantization; ``f32``: it holds the float tensor itself in the logical layout
-    (``stored == shape``; scale and zp are unused, 1.0 and 0).
+    are its quantization; ``f32`` (or another of :data:`LOGICAL_DTYPES`: ``i64``, ``i1``, ...): it
+    holds the tensor itself in the logical layout (``stored == shape``; scale and zp are unused, 1.0
+    and 0).
     """
 
     at: Mem
@@ -83,7 +105,7 @@ class HostBuffer:
 
     @property
     def nbytes(self) -> int:
-        return prod(self.stored) * (4 if self.dtype == "f32" else 1)
+        return prod(self.stored) * numpy_dtype_of(self.dtype).itemsize
 
 
 @dataclass(frozen=True)
@@ -254,7 +276,7 @@ class IODecl:
 
     @property
     def nbytes(self) -> int:
-        return prod(self.stored) * (4 if self.dtype == "f32" else 1)
+        return prod(self.stored) * numpy_dtype_of(self.dtype).itemsize
 
 
 def default_memory(hw: Hardware = AIPU_V1) -> dict[str, int]:

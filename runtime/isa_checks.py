@@ -27,6 +27,8 @@ from .isa import (
     channels_of,
     default_memory,
     dma_engine,
+    is_logical,
+    LOGICAL_DTYPES,
     stored_shape,
 )
 from .multicore import check_batch
@@ -238,15 +240,15 @@ class _Checks:
 def check_hostbuf(b: HostBuffer | IODecl, what: str, line: int = 0) -> None:
     """dtype i8: a valid quantization and a stored HWC shape that holds the logical shape (channels
     padded); dtype f32: stored == shape (``[]`` for a 0-d tensor, one element)."""
-    if b.dtype not in ("i8", "f32"):
-        raise AsmError(f"{what}: dtype must be i8 or f32, got {b.dtype}", line)
-    if not b.shape and b.dtype != "f32":
-        raise AsmError(f"{what}: a 0-d (scalar) buffer must be f32, got {b.dtype}", line)
+    if b.dtype != "i8" and not is_logical(b.dtype):
+        raise AsmError(f"{what}: dtype must be i8 or one of {', '.join(LOGICAL_DTYPES)}, got {b.dtype}", line)
+    if not b.shape and not is_logical(b.dtype):
+        raise AsmError(f"{what}: a 0-d (scalar) buffer must hold its tensor (f32, i64, ...), got {b.dtype}", line)
     if b.shape and min(b.shape) < 1:
         raise AsmError(f"{what}: shape must be positive, got {list(b.shape)}", line)
-    if b.dtype == "f32":
+    if is_logical(b.dtype):
         if tuple(b.stored) != tuple(b.shape):
-            raise AsmError(f"{what}: an f32 buffer is stored in its logical shape {list(b.shape)}, got "
+            raise AsmError(f"{what}: an {b.dtype} buffer is stored in its logical shape {list(b.shape)}, got "
                            f"stored {list(b.stored)}", line)
         return
     if not b.scale > 0 or not math.isfinite(b.scale):

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import PackageError
-from .isa import AsmError, IODecl, Program
+from .isa import AsmError, IODecl, Program, is_logical, numpy_dtype_of
 
 __all__ = [
     "PackageContents", "Package", "save_package", "load_package", "io_specs", "compiler_version",
@@ -69,7 +69,8 @@ def io_specs(program: Program) -> tuple[list[dict[str, Any]], list[dict[str, Any
     def specs(decls: list[IODecl]) -> list[dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for d in decls:
-            spec = out.setdefault(d.name, {"name": d.name, "shape": list(d.shape), "dtype": "float32",
+            dtype = str(numpy_dtype_of(d.dtype)) if is_logical(d.dtype) else "float32"
+            spec = out.setdefault(d.name, {"name": d.name, "shape": list(d.shape), "dtype": dtype,
                                            "quantization": None})
             if d.dtype == "i8":
                 spec["quantization"] = {"dtype": "int8", "scale": d.scale, "zero_point": d.zp}
@@ -384,8 +385,8 @@ def _check_io(manifest: dict[str, Any], program: Program, where: str) -> None:
             name = w["name"]
             if list(s["shape"]) != w["shape"]:
                 raise _fail(where, f"{kind[:-1]} \"{name}\" shape {s['shape']} does not match the program's {w['shape']}")
-            if s["dtype"] != "float32":
-                raise _fail(where, f"{kind[:-1]} \"{name}\" dtype must be float32, got {s['dtype']!r}")
+            if s["dtype"] != w["dtype"]:
+                raise _fail(where, f"{kind[:-1]} \"{name}\" dtype must be {w['dtype']} (the program's), got {s['dtype']!r}")
             q, wq = s["quantization"], w["quantization"]
             if (q is None) != (wq is None) or (q is not None and (
                     float(q["scale"]) != wq["scale"] or int(q["zero_point"]) != wq["zero_point"])):

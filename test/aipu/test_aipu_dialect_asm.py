@@ -190,7 +190,7 @@ def test_scalar_io_is_f32():
     head = ".program cores=1 frequency=800000000 instances=1 l1_size=64 l2_size=64 ddr_size=64\n"
     prog = parse_asm(head + '.input name="s" at=ddr:0x0 dtype=f32 shape=[] stored=[] scale=1.0 zp=0\n.core 0\n')
     assert prog.inputs[0].shape == () and prog.inputs[0].nbytes == 4
-    with pytest.raises(AsmError, match='line 2: .input "s": a 0-d \\(scalar\\) buffer must be f32, got i8'):
+    with pytest.raises(AsmError, match='line 2: .input "s": a 0-d \\(scalar\\) buffer must hold its tensor \\(f32, i64, ...\\), got i8'):
         parse_asm(head + '.input name="s" at=ddr:0x0 dtype=i8 shape=[] stored=[] scale=1.0 zp=0\n.core 0\n')
 
 
