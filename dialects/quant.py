@@ -341,6 +341,47 @@ class AddOp(QuantOp):
 
 
 @irdl_op_definition
+class MulOp(QuantOp):
+    """Elementwise product of two int8 activations, rescaled to the result's scale.
+
+    ``lhs`` has the result's shape; ``rhs`` the same shape or, for a rank-4 (N, C, H, W) ``lhs``,
+    (N, C, 1, 1) broadcast over H x W (one value per channel). out = clamp(((lhs - zl) * (rhs - zr) * M
+    + 2^(shift-1)) >> shift) + zo) with (M, shift) from ``s_l * s_r / s_out`` (``requant_params``).
+    """
+
+    name = "quant.mul"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    output = result_def(TensorType)
+    clamp = _clamp_prop()
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
+
+    def verify_(self) -> None:
+        for v in (self.lhs, self.rhs, self.output):
+            uniform_of(v)
+        a = tuple(self.lhs.type.get_shape())  # type: ignore[union-attr]
+        b = tuple(self.rhs.type.get_shape())  # type: ignore[union-attr]
+        if a != tuple(self.output.type.get_shape()):  # type: ignore[union-attr]
+            raise VerifyException("'quant.mul' op lhs and result must have the same shape")
+        if b != a and not (len(a) == 4 and b == (a[0], a[1], 1, 1)):
+            raise VerifyException(f"'quant.mul' op rhs must have the shape of lhs {list(a)} or "
+                                  f"[N, C, 1, 1] of it, got {list(b)}")
+        self._verify_clamp()
+
+    def is_broadcast(self) -> bool:
+        """True when rhs is the (N, C, 1, 1) per-channel vector of a larger lhs."""
+        return tuple(self.rhs.type.get_shape()) != tuple(self.lhs.type.get_shape())  # type: ignore[union-attr]
+
+    def requant_params(self) -> tuple[int, int]:
+        """(multiplier, shift) of ``s_lhs * s_rhs / s_out`` (``multipliers.mul_multiplier``)."""
+        from axc.runtime.multipliers import mul_multiplier
+
+        return mul_multiplier(uniform_of(self.lhs).s, uniform_of(self.rhs).s, uniform_of(self.output).s)
+
+
+@irdl_op_definition
 class MaxPoolOp(QuantOp):
     """int8 max pooling; input and result share their quantization. ``pads`` is [t, l, b, r]."""
 
@@ -537,6 +578,7 @@ QUANT = Dialect(
         ConcatOp,
         ReshapeOp,
         LutOp,
+        MulOp,
     ],
     [UniformType, UniformPerAxisType],
 )

@@ -654,6 +654,43 @@ class AddOp(AsyncTileOp):
 
 
 @irdl_op_definition
+class MulOp(AsyncTileOp):
+    """Elementwise product with rescale (DPU): ``(((a - a_zp) * (b - b_zp) * mult + 2^(shift-1)) >> shift)
+    + out_zp``, clamped (``int_kernels.mul``). ``rhs`` has the H x W of the output or is 1 x 1 (a
+    per-channel vector broadcast over H x W). ``channels = [C]``."""
+
+    name = "tile.mul"
+    lhs = operand_def(MemRefType)
+    rhs = operand_def(MemRefType)
+    output = operand_def(MemRefType)
+    deps = var_operand_def(TokenType)
+    a_zp = prop_def(IntegerAttr)
+    b_zp = prop_def(IntegerAttr)
+    mult = prop_def(IntegerAttr)
+    shift = prop_def(IntegerAttr)
+    out_zp = prop_def(IntegerAttr)
+    clamp = prop_def(DenseArrayBase)
+    channels = prop_def(DenseArrayBase)
+    src = _SRC
+    token = result_def(TokenType)
+
+    def verify_(self) -> None:
+        at = self._check_l1_act(self.lhs, "lhs")
+        bt = self._check_l1_act(self.rhs, "rhs")
+        ot = self._check_l1_act(self.output, "output")
+        _check_same_hw(self, at, ot, "lhs", "output")
+        if tuple(bt.get_shape()[:2]) != (1, 1):
+            _check_same_hw(self, bt, ot, "rhs", "output")
+        self._check_channels(1, [(min(at.get_shape()[2], bt.get_shape()[2], ot.get_shape()[2]), "lhs/rhs/output")])
+        self._check_zp("a_zp", "b_zp", "out_zp")
+        self._check_clamp()
+        if not 0 <= self.prop_int("mult") < 2**31:
+            raise self._err(f"mult must be in [0, 2^31), got {self.prop_int('mult')}")
+        if not 0 <= self.prop_int("shift") <= 62:
+            raise self._err(f"shift must be in [0, 62], got {self.prop_int('shift')}")
+
+
+@irdl_op_definition
 class RequantizeOp(AsyncTileOp):
     """Rescale (DPU): ``clamp(requantize(x - in_zp, mult, shift) + out_zp)``. ``channels = [C]``."""
 
@@ -816,12 +853,12 @@ class YieldOp(IRDLOperation):
         super().__init__(operands=[list(values)])
 
 
-COMPUTE_OPS = (Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, RequantizeOp, ClampOp, LutOp)
+COMPUTE_OPS = (Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, MulOp, RequantizeOp, ClampOp, LutOp)
 
 TILE = Dialect(
     "tile",
-    [AllocOp, ConstantOp, DmaOp, Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, RequantizeOp, ClampOp, LutOp, HostOp,
-     YieldOp],
+    [AllocOp, ConstantOp, DmaOp, Conv2dOp, MaxPoolOp, AvgPoolOp, AddOp, MulOp, RequantizeOp, ClampOp, LutOp,
+     HostOp, YieldOp],
     [TokenType],
 )
 
@@ -835,6 +872,7 @@ __all__ = [
     "MaxPoolOp",
     "AvgPoolOp",
     "AddOp",
+    "MulOp",
     "RequantizeOp",
     "ClampOp",
     "LutOp",

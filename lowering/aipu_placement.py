@@ -2,7 +2,8 @@
 
 Contract: ``runs_on_aipu(op)`` is true exactly for the onnx ops ``convert-onnx-to-quant`` lowers
 to quant ops, decided from the op and the types / producers of its operands only: Conv of a 4-D
-activation with constant weights (and bias), Add of two same-shape activations, Relu, MaxPool /
+activation with constant weights (and bias), Add of two same-shape activations, Mul of two
+activations of one shape or of (N, C, H, W) and (N, C, 1, 1) (``mul_operands``), Relu, MaxPool /
 AveragePool / GlobalAveragePool of a 4-D activation, channel Concat of activations (rank 2 or 4),
 order-keeping Reshape / Flatten ((N, C, 1, 1) <-> (N, C) or an unchanged shape), and the
 element-wise functions of one activation that become a table lookup (``lut_tables.lut_input``:
@@ -14,6 +15,8 @@ other onnx op except ``onnx.Constant``.
 
 from __future__ import annotations
 
+import math
+
 from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
@@ -21,7 +24,7 @@ from axc.dialects import onnx
 from axc.lowering.lut_tables import lut_input
 from axc.lowering.quant_qparams import const_of, is_f32_tensor, shape
 
-__all__ = ["runs_on_aipu", "is_host_op", "lut_activation"]
+__all__ = ["runs_on_aipu", "is_host_op", "lut_activation", "mul_operands"]
 
 
 def _order_keeping_reshape(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> bool:
@@ -68,6 +71,8 @@ def runs_on_aipu(op: Operation) -> bool:
         )
     if isinstance(op, onnx.AddOp) and _activation(op.A) and _activation(op.B):
         return shape(op.A) == shape(op.B) == shape(op.C)
+    if mul_operands(op) is not None:
+        return True
     if isinstance(op, onnx.ReluOp):
         return _activation(op.X)
     if isinstance(op, onnx.MaxPoolOp | onnx.AveragePoolOp | onnx.GlobalAveragePoolOp):
@@ -82,6 +87,26 @@ def runs_on_aipu(op: Operation) -> bool:
     if isinstance(op, onnx.FlattenOp):
         return _activation(op.X) and _order_keeping_reshape(shape(op.X), shape(op.Y))
     return lut_activation(op) is not None
+
+
+def mul_operands(op: Operation) -> tuple[SSAValue, SSAValue] | None:
+    """(larger, smaller) operands of an onnx Mul that runs on the AIPU as a ``quant.mul``, else None.
+
+    Both operands are distinct activations (``x * x`` is a table lookup, ``lut_activation``) of rank
+    2 or 4 with the same shape, or one is (N, C, H, W) and the other (N, C, 1, 1) (squeeze-excitation
+    gating); the result has the larger operand's shape. Mul is commutative: the larger comes first.
+    """
+    if not isinstance(op, onnx.MulOp) or not (_activation(op.A) and _activation(op.B)) or op.A is op.B:
+        return None
+    a, b = op.A, op.B
+    if math.prod(shape(b)) > math.prod(shape(a)):
+        a, b = b, a
+    sa, sb = shape(a), shape(b)
+    if len(sa) not in (2, 4) or shape(op.C) != sa:
+        return None
+    if sb == sa or (len(sa) == 4 and sb == (sa[0], sa[1], 1, 1)):
+        return a, b
+    return None
 
 
 def lut_activation(op: Operation) -> SSAValue | None:

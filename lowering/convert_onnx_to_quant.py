@@ -79,7 +79,8 @@ class ConvertOnnxToQuantPass(ModulePass):
     Guarantees, when the pass succeeds:
 
     * every onnx op that the AIPU runs (:func:`runs_on_aipu`: Conv with constant weights, same-shape
-      Add, Relu, MaxPool, AveragePool, GlobalAveragePool, channel Concat, (N, C, 1, 1) <-> (N, C)
+      Add, Mul of two activations (same shape or by an (N, C, 1, 1) gate: ``quant.mul``), Relu,
+      MaxPool, AveragePool, GlobalAveragePool, channel Concat, (N, C, 1, 1) <-> (N, C)
       Reshape / Flatten, element-wise functions of one activation such as Sigmoid, HardSwish, Clip or
       ``x / 6``, which become ``quant.lut``) is replaced by its quant op; a Conv or Add whose only user is a Relu absorbs
       it (result qparams from the Relu's range, clamp lo = result zero point);

@@ -81,6 +81,7 @@ from axc.lowering.tile_builder import (
     split_even,
     src_name,
 )
+from axc.lowering.tile_eltwise import EltwiseMixin
 from axc.lowering.tile_host_segments import HostSegmentsMixin
 from axc.lowering.tile_storage_plan import StoragePlanMixin
 from axc.lowering.tiling_search import Geom, search_tiling
@@ -154,7 +155,7 @@ def _element(v: SSAValue) -> Attribute:
     return t.get_element_type()
 
 
-class _Converter(StoragePlanMixin, HostSegmentsMixin):
+class _Converter(StoragePlanMixin, HostSegmentsMixin, EltwiseMixin):
     def __init__(self, opts: ConvertQuantToTilePass, fn: func.FuncOp):
         self.opts = opts
         self.fn = fn
@@ -529,93 +530,6 @@ class _Converter(StoragePlanMixin, HostSegmentsMixin):
 
         self._tile_op(o, [o.input], geom, make)
 
-    def _eltwise_geom(self, o: Operation, n_in: int) -> Geom:
-        L = self.L
-        h, w, c = _hwc(o.results[0], o)
-        unit = min(max(1, self.opts.pword), c)
-        n_units = -(-c // unit)
-
-        class G(Geom):
-            def c_split(self, n: int) -> list[tuple[int, int]]:
-                return [(a * unit, min(c, b * unit)) for a, b in split_even(n_units, n)]
-
-            def working_set(self, hr: tuple[int, int], cr: tuple[int, int]) -> int:
-                return (n_in + 1) * aligned((hr[1] - hr[0]) * w * L.pw(cr[1] - cr[0]))
-
-        return G(h, n_units, 1)
-
-    def _lower_add(self, o: quant.AddOp) -> None:
-        ma, mb, shift = o.requant_params()
-        lo, hi = o.clamp_bounds()
-        props = {
-            "a_zp": i64_attr(quant.uniform_of(o.lhs).zp),
-            "a_mult": i64_attr(ma),
-            "b_zp": i64_attr(quant.uniform_of(o.rhs).zp),
-            "b_mult": i64_attr(mb),
-            "shift": i64_attr(shift),
-            "out_zp": i64_attr(quant.uniform_of(o.output).zp),
-            "clamp": i64_array((lo, hi)),
-        }
-
-        def make(ins, consts, ob, deps, hr, icr, cr):
-            return tile.AddOp.build(operands=[ins[0], ins[1], ob, deps], result_types=[tile.TokenType()],
-                                    properties={**props, "channels": i64_array((cr[1] - cr[0],))})
-
-        self._tile_op(o, [o.lhs, o.rhs], self._eltwise_geom(o, 2), make)
-
-    def _lower_requantize(self, o: quant.RequantizeOp) -> None:
-        m, s = o.requant_params()
-        lo, hi = o.clamp_bounds()
-        props = {
-            "in_zp": i64_attr(quant.uniform_of(o.input).zp),
-            "mult": i64_attr(m),
-            "shift": i64_attr(s),
-            "out_zp": i64_attr(quant.uniform_of(o.output).zp),
-            "clamp": i64_array((lo, hi)),
-        }
-
-        def make(ins, consts, ob, deps, hr, icr, cr):
-            return tile.RequantizeOp.build(operands=[ins[0], ob, deps], result_types=[tile.TokenType()],
-                                           properties={**props, "channels": i64_array((cr[1] - cr[0],))})
-
-        self._tile_op(o, [o.input], self._eltwise_geom(o, 1), make)
-
-    def _lower_clamp(self, o: quant.ClampOp) -> None:
-        lo, hi = o.clamp_bounds()
-
-        def make(ins, consts, ob, deps, hr, icr, cr):
-            return tile.ClampOp.build(operands=[ins[0], ob, deps], result_types=[tile.TokenType()],
-                                      properties={"clamp": i64_array((lo, hi)),
-                                                  "channels": i64_array((cr[1] - cr[0],))})
-
-        self._tile_op(o, [o.input], self._eltwise_geom(o, 1), make)
-
-    def _lower_lut(self, o: quant.LutOp) -> None:
-        L = self.L
-        src = src_name(o)
-        h, w, c = _hwc(o.output, o)
-        unit = min(max(1, self.opts.pword), c)
-        n_units = -(-c // unit)
-        table = L.constant(f"{src}/lut", dense(o.table_array(), (256,), i8), src)
-
-        class G(Geom):
-            def c_split(self, n: int) -> list[tuple[int, int]]:
-                return [(a * unit, min(c, b * unit)) for a, b in split_even(n_units, n)]
-
-            def working_set(self, hr: tuple[int, int], cr: tuple[int, int]) -> int:
-                return 2 * aligned((hr[1] - hr[0]) * w * L.pw(cr[1] - cr[0])) + aligned(256)
-
-            def constants(self, conv: _Converter, ci: int, c0: int, c1: int) -> list[tuple[SSAValue, SSAValue]]:
-                tl = L.scratch(f"{src}/lut", (256,))
-                return [(tl, L.dma(table, tl, (0,), (0,), (256,), [], src))]
-
-        def make(ins, consts, ob, deps, hr, icr, cr):
-            return tile.LutOp.build(operands=[ins[0], consts[0], ob, deps], result_types=[tile.TokenType()],
-                                    properties={"channels": i64_array((cr[1] - cr[0],))})
-
-        self._tile_op(o, [o.input], G(h, n_units, 1), make)
-
-
 _HANDLERS: dict[type[Operation], Callable[[_Converter, Operation], None]] = {
     quant.QuantizeOp: _Converter._lower_quantize,
     quant.DequantizeOp: _Converter._lower_dequantize,
@@ -624,6 +538,7 @@ _HANDLERS: dict[type[Operation], Callable[[_Converter, Operation], None]] = {
     quant.MaxPoolOp: _Converter._lower_max_pool,
     quant.AvgPoolOp: _Converter._lower_avg_pool,
     quant.AddOp: _Converter._lower_add,
+    quant.MulOp: _Converter._lower_mul,
     quant.RequantizeOp: _Converter._lower_requantize,
     quant.ClampOp: _Converter._lower_clamp,
     quant.LutOp: _Converter._lower_lut,

@@ -22,7 +22,7 @@ Guarantees:
   stores from L1 channel 1; otherwise every DMA uses channel 0.
 * ``tile.conv2d`` becomes ``aipu.mvm`` (``aipu.dwpu op=dwconv`` when depthwise, group == C > 1),
   ``tile.max_pool`` / ``tile.avg_pool`` become ``aipu.dwpu``, ``tile.add`` / ``tile.requantize`` /
-  ``tile.clamp`` / ``tile.lut`` become ``aipu.dpu`` (``op=lut``: the table's L1 address in ``table``); every instruction keeps ``src``.
+  ``tile.clamp`` / ``tile.lut`` / ``tile.mul`` become ``aipu.dpu`` (``op=mul``: b may be a 1 x 1 channel vector) (``op=lut``: the table's L1 address in ``table``); every instruction keeps ``src``.
 * ``tile.host`` becomes ``aipu.host segment=N`` (N counts from 0 in program order) whose region
   holds the same onnx ops (:func:`axc.lowering.aipu_asm.host_segment_model` makes the ONNX model
   of the package from it).
@@ -264,7 +264,7 @@ class _Converter:
                 self._conv(o)
             elif isinstance(o, tile.MaxPoolOp | tile.AvgPoolOp):
                 self._pool(o)
-            elif isinstance(o, tile.AddOp | tile.RequantizeOp | tile.ClampOp | tile.LutOp):
+            elif isinstance(o, tile.AddOp | tile.MulOp | tile.RequantizeOp | tile.ClampOp | tile.LutOp):
                 self._dpu(o)
             elif isinstance(o, tile.HostOp):
                 self._host(o)
@@ -358,7 +358,7 @@ class _Converter:
                              multipliers=o.prop_ints("multipliers"), shift=o.prop_int("shift"), **args)
         self._add(o, ins)
 
-    def _dpu(self, o: tile.AddOp | tile.RequantizeOp | tile.ClampOp | tile.LutOp) -> None:
+    def _dpu(self, o: tile.AddOp | tile.MulOp | tile.RequantizeOp | tile.ClampOp | tile.LutOp) -> None:
         y = self._l1(o.output, o)
         (c,) = o.prop_ints("channels")
         if isinstance(o, tile.LutOp):
@@ -373,6 +373,11 @@ class _Converter:
                              a_zp=o.prop_int("a_zp"), a_mult=o.prop_int("a_mult"), b_zp=o.prop_int("b_zp"),
                              b_mult=o.prop_int("b_mult"), shift=o.prop_int("shift"), out_zp=o.prop_int("out_zp"),
                              **common)
+        elif isinstance(o, tile.MulOp):
+            a, b = self._l1(o.lhs, o), self._l1(o.rhs, o)
+            ins = make_instr("dpu", 0, op="mul", a=a.mem, a_shape=a.shape, b=b.mem, b_shape=b.shape,
+                             a_zp=o.prop_int("a_zp"), b_zp=o.prop_int("b_zp"), mult=o.prop_int("mult"),
+                             shift=o.prop_int("shift"), out_zp=o.prop_int("out_zp"), **common)
         else:
             x = self._l1(o.input, o)
             if isinstance(o, tile.RequantizeOp):

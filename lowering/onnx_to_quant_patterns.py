@@ -26,7 +26,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from axc.dialects import onnx, quant
 from axc.dialects.quant import UniformPerAxisType, UniformType, i64_array
-from axc.lowering.aipu_placement import is_host_op, lut_activation, runs_on_aipu
+from axc.lowering.aipu_placement import is_host_op, lut_activation, mul_operands, runs_on_aipu
 from axc.lowering.lut_tables import lut_table
 from axc.lowering.onnx_importer import dense_from_numpy, numpy_from_dense
 from axc.lowering.quant_qparams import (
@@ -47,6 +47,7 @@ __all__ = [
     "PATTERNS",
     "ConvPattern",
     "AddPattern",
+    "MulPattern",
     "ReluPattern",
     "MaxPoolPattern",
     "AveragePoolPattern",
@@ -226,6 +227,22 @@ class AddPattern(RewritePattern):
             attributes=_name_attrs(op),
         )
         _finish(rewriter, op, last, [add], add.output)
+
+
+@dataclass
+class MulPattern(RewritePattern):
+    """onnx.Mul of two activations (same shape, or (N, C, H, W) by (N, C, 1, 1): ``mul_operands``)
+    -> quant.mul with the larger operand first; result qparams from the Mul's calibration range."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: onnx.MulOp, rewriter: PatternRewriter) -> None:
+        operands = mul_operands(op)
+        if operands is None or not _ready(op):
+            return
+        a, b = (quantized(rewriter, v) for v in operands)
+        mul = quant.MulOp.build(operands=[a, b], result_types=[qtype(shape(op.C), uniform_of_value(op.C))],
+                                attributes=_name_attrs(op))
+        _finish(rewriter, op, op, [mul], mul.output)
 
 
 @dataclass
@@ -454,6 +471,7 @@ class ReturnPattern(RewritePattern):
 PATTERNS: tuple[type[RewritePattern], ...] = (
     ConvPattern,
     AddPattern,
+    MulPattern,
     ReluPattern,
     MaxPoolPattern,
     AveragePoolPattern,

@@ -55,7 +55,7 @@ class StoragePlanMixin:
             # f32 outputs (host results, arguments) are handled when the segment is emitted / at the end
 
     def _writes_own_buffer(self, v: SSAValue) -> bool:
-        return isinstance(v.owner, quant.Conv2dOp | quant.MaxPoolOp | quant.AvgPoolOp | quant.AddOp
+        return isinstance(v.owner, quant.Conv2dOp | quant.MaxPoolOp | quant.AvgPoolOp | quant.AddOp | quant.MulOp
                           | quant.RequantizeOp | quant.ClampOp | quant.ConcatOp)
 
     def _plan_concat_aliases(self) -> None:

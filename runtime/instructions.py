@@ -173,6 +173,11 @@ def _dpu(ex: Executor, core: int, ins: Instr) -> Run:
         adder = ik.QuantizedAdder(out.shape, *(ins[k] for k in ("a_zp", "a_mult", "b_zp", "b_mult", "shift",
                                                                 "out_zp")), lo, hi)
         return lambda: adder(a, b, out)
+    if kind == "mul":
+        a = operand("a")
+        b = ex.view(core, ins["b"], ins["b_shape"])[:, :, :c]
+        args = (ins["a_zp"], ins["b_zp"], ins["mult"], ins["shift"], ins["out_zp"], lo, hi)
+        return lambda: ik.mul(a, args[0], b, *args[1:], out=out)
     x = operand("in")
     if kind == "lut":
         table = ex.view(core, ins["table"], (256,))

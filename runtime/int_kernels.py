@@ -1,5 +1,5 @@
 """Integer kernels shared by the quant / tile interpreters and the AIPU runtime: pooling, elementwise
-add, requantization and table lookup (``lut``), plus the re-exported convolution (:mod:`.conv_kernels`) and window geometry
+add and multiply, requantization and table lookup (``lut``), plus the re-exported convolution (:mod:`.conv_kernels`) and window geometry
 (:mod:`.window_geometry`).
 
 Pure numpy (no xdsl). One frame at a time, **HWC** layout (channels last), int8 activations. Window
@@ -30,6 +30,7 @@ __all__ = [
     "QuantizedAdder",
     "requantize_int8",
     "lut",
+    "mul",
     "output_size",
 ]
 
@@ -260,3 +261,27 @@ def lut(x: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -> np.n
         return t[idx]
     out[...] = t[idx]
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# element-wise multiply
+
+
+def mul(a: np.ndarray, a_zp: int, b: np.ndarray, b_zp: int, mult: int, shift: int, zp_out: int,
+        lo: int = INT8_MIN, hi: int = INT8_MAX, out: np.ndarray | None = None) -> np.ndarray:
+    """``clamp((((a - a_zp) * (b - b_zp) * mult + 2^(shift-1)) >> shift) + zp_out, lo, hi)``, int64.
+
+    ``a``: int8 of any shape (HWC for one frame); ``b``: int8 of ``a``'s shape or broadcast against it
+    with numpy rules (a per-channel (1, 1, C) vector over H x W). The product of the centred values is
+    below 2^16 in magnitude, so the rounding is exactly :func:`~axc.runtime.quantization.requantize`'s
+    (multiplier / shift from ``multipliers.mul_multiplier``). With ``out`` (int8, ``a``'s shape, any
+    strides) the result is written there. Returns int8 of ``a``'s shape; raises ``ValueError`` for
+    non-int8 inputs, zero points outside int8 or parameters ``requantize`` refuses.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.int8 or b.dtype != np.int8:
+        raise ValueError(f"mul inputs must be int8, got {a.dtype} and {b.dtype}")
+    if np.broadcast_shapes(a.shape, b.shape) != a.shape:
+        raise ValueError(f"mul: b of shape {list(b.shape)} does not broadcast to a's {list(a.shape)}")
+    prod = (a.astype(np.int32) - np.int32(check_zp(a_zp))) * (b.astype(np.int32) - np.int32(check_zp(b_zp)))
+    return requantize(prod, mult, shift, zp_out, lo, hi, out=out)

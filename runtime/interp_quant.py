@@ -97,6 +97,14 @@ class QuantFunctions(InterpreterFunctions):
         zo = quant.uniform_of(op.output).zp
         return (ik.add(args[0], za, ma, args[1], zb, mb, shift, zo, lo, hi),)
 
+    @impl(quant.MulOp)
+    def run_mul(self, interpreter: Interpreter, op: quant.MulOp, args: tuple[Any, ...]):
+        m, shift = _prepared(interpreter, op, op.requant_params)
+        lo, hi = op.clamp_bounds()
+        za, zb = quant.uniform_of(op.lhs).zp, quant.uniform_of(op.rhs).zp
+        zo = quant.uniform_of(op.output).zp
+        return (ik.mul(args[0], za, args[1], zb, m, shift, zo, lo, hi),)
+
     @impl(quant.MaxPoolOp)
     def run_max_pool(self, interpreter: Interpreter, op: quant.MaxPoolOp, args: tuple[Any, ...]):
         p = op.pool_params()

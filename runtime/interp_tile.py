@@ -179,6 +179,15 @@ class TileFunctions(InterpreterFunctions):
                                op.prop_int("out_zp"), lo, hi)
         return (None,)
 
+    @impl(tile.MulOp)
+    def run_mul(self, interpreter: Interpreter, op: tile.MulOp, args: tuple[Any, ...]):
+        a, b, out = args[0], args[1], args[2]
+        (c,) = op.prop_ints("channels")
+        lo, hi = op.clamp_bounds()
+        ik.mul(a[:, :, :c], op.prop_int("a_zp"), b[:, :, :c], op.prop_int("b_zp"), op.prop_int("mult"),
+               op.prop_int("shift"), op.prop_int("out_zp"), lo, hi, out=out[:, :, :c])
+        return (None,)
+
     @impl(tile.RequantizeOp)
     def run_requantize(self, interpreter: Interpreter, op: tile.RequantizeOp, args: tuple[Any, ...]):
         x, out = args[0], args[1]

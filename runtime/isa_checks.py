@@ -191,7 +191,7 @@ class _Checks:
     @staticmethod
     def check_dpu(ins: Instr) -> None:
         kind = ins["op"]
-        need = ("a", "b") if kind == "add" else ("in",)
+        need = ("a", "b") if kind in ("add", "mul") else ("in",)
         for name in need:
             for n in (name, name + "_shape"):
                 if ins.get(n) is None:
@@ -206,7 +206,8 @@ class _Checks:
                 raise _err(ins, f"{name} must be in l1, got {ins[name].space}")
         hw = tuple(ins["out_shape"][:2])
         for name in need:
-            if tuple(ins[name + "_shape"][:2]) != hw:
+            if tuple(ins[name + "_shape"][:2]) != hw and not (kind == "mul" and name == "b"
+                                                               and tuple(ins["b_shape"][:2]) == (1, 1)):
                 raise _err(ins, f"{name}_shape must be [{hw[0]}, {hw[1]}, _] (the H x W of out_shape), "
                                 f"got {list(ins[name + '_shape'])}")
         cmax = min(ins[n + "_shape"][2] for n in (*need, "out"))

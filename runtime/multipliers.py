@@ -1,4 +1,4 @@
-"""Fixed-point multipliers that share one shift: elementwise add and average pooling.
+"""Fixed-point multipliers: elementwise add and average pooling (one shared shift), elementwise mul.
 
 Both follow the requantization rule of :mod:`axc.runtime.quantization` (round half up by adding
 ``2^(shift-1)`` before an arithmetic right shift, in int64). Multipliers are normalised so the largest
@@ -33,6 +33,17 @@ def add_multipliers(scale_a: float, scale_b: float, scale_out: float) -> tuple[i
     ra, rb = scale_a / scale_out, scale_b / scale_out
     shift = _shared_shift(max(ra, rb))
     return int(round(ra * 2.0**shift)), int(round(rb * 2.0**shift)), shift
+
+
+def mul_multiplier(scale_a: float, scale_b: float, scale_out: float) -> tuple[int, int]:
+    """(M, shift) with M = round(scale_a * scale_b / scale_out * 2^shift) in [2^30, 2^31) for ``quant.mul``.
+
+    out = ((a - zp_a) * (b - zp_b) * M + 2^(shift-1)) >> shift + zp_out (int64). Raises ValueError when
+    the ratio needs a shift outside [0, 62].
+    """
+    r = scale_a * scale_b / scale_out
+    shift = _shared_shift(r)
+    return min(int(round(r * 2.0**shift)), 2**31 - 1), shift
 
 
 def count_multipliers(ratio: float, max_count: int) -> tuple[np.ndarray, int]:

@@ -41,9 +41,9 @@ def _op(g: GraphBuilder, kind: str, a: str) -> str:
         return g.node("Div", [a, scalar(6.0)])
     if kind == "MulSelf":
         return g.node("Mul", [a, a])
-    if kind == "PaddleHardSwish":  # x * clip(x + 3, 0, 6) / 6, spelled out: Mul of two activations stays host
+    if kind == "PaddleHardSwish":  # x * clip(x + 3, 0, 6) / 6 spelled out: two luts and a quant.mul
         c = g.node("Clip", [g.node("Add", [a, scalar(3.0)]), scalar(0.0), scalar(6.0)])
-        return g.node("Div", [c, scalar(6.0)])
+        return g.node("Mul", [a, g.node("Div", [c, scalar(6.0)])])
     attrs = {"LeakyRelu": {"alpha": 0.1}, "Elu": {"alpha": 0.7}, "Celu": {"alpha": 1.3},
              "HardSigmoid": {"alpha": 0.25, "beta": 0.4}}.get(kind, {})
     return g.node(kind, [a], **attrs)

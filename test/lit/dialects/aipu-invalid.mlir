@@ -147,3 +147,12 @@ aipu.program cores = 1, frequency = 800000000 {
   }
 }
 // CHECK: 'aipu.dpu' op op=clamp takes no operand 'table'
+
+// -----
+
+aipu.program cores = 1, frequency = 800000000 {
+  aipu.task_list core = 0 {
+    aipu.dpu op = mul, a = l1[0x0], a_shape = [2, 2, 64], b = l1[0x200], b_shape = [2, 1, 64], out = l1[0x400], out_shape = [2, 2, 64], channels = 8
+  }
+}
+// CHECK: 'aipu.dpu' op b_shape must be [2, 2, _] (the H x W of out_shape), got [2, 1, 64]

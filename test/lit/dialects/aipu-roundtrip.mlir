@@ -14,6 +14,7 @@
 // CHECK-NEXT:     aipu.wait tokens = [2]
 // CHECK-NEXT:     aipu.dwpu op = avgpool, in = l1[0x2000], in_shape = [8, 8, 64], out = l1[0x3000], out_shape = [4, 4, 64], channels = [8, 8], kernel = [2, 2], strides = [2, 2], multipliers = [0, 1073741824, 536870912, 357913941, 268435456], shift = 30
 // CHECK-NEXT:     aipu.dpu op = clamp, in = l1[0x2000], in_shape = [8, 8, 64], out = l1[0x4000], out_shape = [8, 8, 64], channels = 8, clamp = [0, 127]
+// CHECK-NEXT:     aipu.dpu op = mul, a = l1[0x2000], a_shape = [8, 8, 64], b = l1[0x5000], b_shape = [1, 1, 64], out = l1[0x4000], out_shape = [8, 8, 64], channels = 8, a_zp = 1, b_zp = -2, mult = 1073741824, shift = 31, out_zp = 3
 // CHECK-NEXT:     aipu.dpu op = lut, in = l1[0x2000], in_shape = [8, 8, 64], table = l1[0x5000], out = l1[0x4000], out_shape = [8, 8, 64], channels = 8
 // CHECK-NEXT:     aipu.host segment = 0, inputs = [{at = l2[0x0], dtype = i8, shape = [1, 1, 8, 8], stored = [8, 8, 64], scale = 0.5, zp = -3}], outputs = [] {
 // CHECK-NEXT:     ^{{.*}}(%{{.*}}: tensor<1x1x8x8xf32>):
@@ -30,6 +31,7 @@ aipu.program cores = 1, frequency = 800000000, instances = 1 {
     aipu.wait tokens = [2]
     aipu.dwpu op = avgpool, in = l1[0x2000], in_shape = [8, 8, 64], out = l1[0x3000], out_shape = [4, 4, 64], channels = [8, 8], kernel = [2, 2], strides = [2, 2], multipliers = [0, 1073741824, 536870912, 357913941, 268435456], shift = 30
     aipu.dpu op = clamp, in = l1[0x2000], in_shape = [8, 8, 64], out = l1[0x4000], out_shape = [8, 8, 64], channels = 8, clamp = [0, 127]
+    aipu.dpu op = mul, a = l1[0x2000], a_shape = [8, 8, 64], b = l1[0x5000], b_shape = [1, 1, 64], out = l1[0x4000], out_shape = [8, 8, 64], channels = 8, a_zp = 1, b_zp = -2, mult = 1073741824, shift = 31, out_zp = 3
     aipu.dpu op = lut, in = l1[0x2000], in_shape = [8, 8, 64], table = l1[0x5000], out = l1[0x4000], out_shape = [8, 8, 64], channels = 8
     aipu.host segment = 0, inputs = [{at = l2[0x0], dtype = i8, shape = [1, 1, 8, 8], stored = [8, 8, 64], scale = 0.5, zp = -3}], outputs = [] {
     ^bb0(%a: tensor<1x1x8x8xf32>):

@@ -36,3 +36,11 @@ func.func @bad_lut_table(%x: tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>>) {
   func.return
 }
 // CHECK: 'quant.lut' op table must be tensor<256xi8>, got tensor<128xi8>
+
+// -----
+
+func.func @bad_mul_broadcast(%x: tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>>, %g: tensor<1x1x8x8x!quant.uniform<i8:f32, 0.1:0>>) {
+  %y = quant.mul %x, %g : (tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>>, tensor<1x1x8x8x!quant.uniform<i8:f32, 0.1:0>>) -> tensor<1x3x8x8x!quant.uniform<i8:f32, 0.1:0>>
+  func.return
+}
+// CHECK: 'quant.mul' op rhs must have the shape of lhs [1, 3, 8, 8] or [N, C, 1, 1] of it, got [1, 1, 8, 8]

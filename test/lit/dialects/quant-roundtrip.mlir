@@ -17,6 +17,9 @@ func.func @main(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x8x8xf32> {
   %m = quant.max_pool %y {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : !y -> tensor<1x4x4x4x!quant.uniform<i8:f32, 0.05:-3>>
   // CHECK: quant.add
   %a = quant.add %y, %y : (!y, !y) -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>>
+  // CHECK: quant.mul %{{.*}}, %{{.*}} : (tensor<1x4x8x8x!quant.uniform<i8:f32, 0.05:-3>>, tensor<1x4x1x1x!quant.uniform<i8:f32, 0.05:-3>>) -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>>
+  %gp = quant.avg_pool %y {kernel = array<i64: 8, 8>} : !y -> tensor<1x4x1x1x!quant.uniform<i8:f32, 0.05:-3>>
+  %mu = quant.mul %y, %gp : (!y, tensor<1x4x1x1x!quant.uniform<i8:f32, 0.05:-3>>) -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>>
   // CHECK: quant.concat %{{.*}}, %{{.*}} {axis = 1 : i64}
   %c = quant.concat %y, %y {axis = 1 : i64} : (!y, !y) -> tensor<1x8x8x8x!quant.uniform<i8:f32, 0.05:-3>>
   // CHECK: quant.lut %{{.*}} {table = dense<7> : tensor<256xi8>} : tensor<1x4x8x8x!quant.uniform<i8:f32, 0.05:-3>> -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-3>>

@@ -157,3 +157,13 @@ func.func @lut_table_shape() {
   func.return
 }
 // CHECK: 'tile.lut' op table must be memref<256xi8, "l1">, got memref<128xi8, "l1">
+
+// -----
+
+func.func @mul_rhs_hw() {
+  %a = tile.alloc {kind = "scratch", name = "a"} : memref<2x2x64xi8, "l1">
+  %b = tile.alloc {kind = "scratch", name = "b"} : memref<2x1x64xi8, "l1">
+  %k = tile.mul %a, %b, %a {a_zp = 0 : i64, b_zp = 0 : i64, mult = 1 : i64, shift = 0 : i64, out_zp = 0 : i64, clamp = array<i64: -128, 127>, channels = array<i64: 4>} : memref<2x2x64xi8, "l1">, memref<2x1x64xi8, "l1">, memref<2x2x64xi8, "l1">
+  func.return
+}
+// CHECK: 'tile.mul' op rhs and output tiles must have the same H x W, got [2, 1] and [2, 2]

@@ -31,8 +31,11 @@ func.func @main() attributes {axc.input_names = ["x"], axc.output_names = ["y"]}
   %t6 = tile.add %a, %a, %ol {a_zp = 0 : i64, a_mult = 1073741824 : i64, b_zp = 0 : i64, b_mult = 1073741824 : i64, shift = 31 : i64, out_zp = 0 : i64, clamp = array<i64: -128, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l1">
   // CHECK: tile.requantize
   %t7 = tile.requantize %a, %ol [after %t6] {in_zp = 0 : i64, mult = 1073741824 : i64, shift = 30 : i64, out_zp = 1 : i64, clamp = array<i64: -128, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l1">
+  // CHECK: tile.mul %{{.*}}, %{{.*}}, %{{.*}} [after %{{.*}}] {a_zp = 0 : i64, b_zp = -1 : i64, mult = 1073741824 : i64, shift = 33 : i64, out_zp = 1 : i64, clamp = array<i64: -128, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<1x1x64xi8, "l1">, memref<8x8x64xi8, "l1">
+  %gv = tile.alloc {kind = "scratch", name = "gate"} : memref<1x1x64xi8, "l1">
+  %t7b = tile.mul %a, %gv, %ol [after %t7] {a_zp = 0 : i64, b_zp = -1 : i64, mult = 1073741824 : i64, shift = 33 : i64, out_zp = 1 : i64, clamp = array<i64: -128, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<1x1x64xi8, "l1">, memref<8x8x64xi8, "l1">
   // CHECK: tile.clamp
-  %t8 = tile.clamp %a, %ol [after %t7] {clamp = array<i64: 0, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l1">
+  %t8 = tile.clamp %a, %ol [after %t7b] {clamp = array<i64: 0, 127>, channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<8x8x64xi8, "l1">
   // CHECK: tile.lut %{{.*}}, %{{.*}}, %{{.*}} [after %{{.*}}] {channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<256xi8, "l1">, memref<8x8x64xi8, "l1">
   %lt = tile.alloc {kind = "scratch", name = "lut"} : memref<256xi8, "l1">
   %t8b = tile.lut %a, %lt, %ol [after %t8] {channels = array<i64: 4>} : memref<8x8x64xi8, "l1">, memref<256xi8, "l1">, memref<8x8x64xi8, "l1">
