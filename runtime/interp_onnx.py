@@ -166,8 +166,10 @@ def _lrn(op: Operation, args: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def _dropout(op: onnx.DropoutOp, args: Sequence[np.ndarray]) -> np.ndarray:
-    if op.int_attr("is_test", 1) == 0:  # opsets < 7: training mode (as onnx-remove-identity refuses it)
-        raise ValueError("Dropout: training mode (is_test = 0) is not supported (random)")
+    # training mode (training_mode input true; is_test = 0, opsets < 7) is random: refused with a
+    # ValueError (not the onnxruntime fallback of NotImplementedError), as onnx-remove-identity does
+    if op.int_attr("is_test", 1) == 0 or (len(args) > 2 and bool(np.any(args[2]))):
+        raise ValueError("training-mode Dropout is random and not supported: export the model for inference")
     return fk.dropout(*args, **_kwargs(op, "seed"))
 
 

@@ -129,8 +129,9 @@ def test_conv_bias_too_large_for_int32_is_rescaled(tmp_path: Path) -> None:
 
 
 def _scalar_io_model() -> onnx.ModelProto:
-    """A 0-d input ``s`` (Mul by a scalar, Relu and Add of scalars) and a 0-d output ``y``: the
-    mean of a convolution's only channel reshaped to shape [] (as ReduceMean keepdims=0 over all axes)."""
+    """A 0-d input ``s`` (Mul by a scalar, Relu and Add of scalars) and 0-d outputs: ``y``, the
+    mean of a convolution's only channel reshaped to shape [], and ``m``, ReduceMean keepdims=0 over
+    all axes."""
     rng = np.random.default_rng(0)
     w = (rng.standard_normal((2, 3, 3, 3)) * 0.3).astype(np.float32)
     w1 = (rng.standard_normal((1, 2, 1, 1)) * 0.5).astype(np.float32)
@@ -142,8 +143,9 @@ def _scalar_io_model() -> onnx.ModelProto:
         helper.make_node("Conv", ["z", "w1"], ["c1"], kernel_shape=[1, 1]),
         helper.make_node("GlobalAveragePool", ["c1"], ["g"]),
         helper.make_node("Reshape", ["g", "scalar_shape"], ["y"]),
+        helper.make_node("ReduceMean", ["z"], ["m"], keepdims=0),
     ]
-    return _model(nodes, [("x", [1, 3, 8, 8]), ("s", [])], ["y", "z"],
+    return _model(nodes, [("x", [1, 3, 8, 8]), ("s", [])], ["y", "z", "m"],
                   [("w", w), ("w1", w1), ("scalar_shape", np.zeros(0, np.int64))], opset=13)
 
 
@@ -156,19 +158,21 @@ def test_scalar_inputs_and_outputs(tmp_path: Path, cores: int) -> None:
     compiled = _compile(model, tmp_path, CompilerConfig(aipu_cores_used=cores))
     pkg = load_package(compiled.package)
     assert [(s["name"], s["shape"]) for s in pkg.manifest["inputs"]] == [("x", [1, 3, 8, 8]), ("s", [])]
-    assert {s["name"]: s["shape"] for s in pkg.manifest["outputs"]}["y"] == []
+    outs = {s["name"]: s["shape"] for s in pkg.manifest["outputs"]}
+    assert outs["y"] == outs["m"] == []
     rng = np.random.default_rng(2)
     x = rng.random((5, 3, 8, 8), dtype=np.float32)
     s = rng.uniform(-1, 1, 5).astype(np.float32)
     got = run_package(pkg, {"x": x, "s": s})
-    assert got["y"].shape == (5,) and got["z"].shape == (5, 2, 8, 8)
+    assert got["y"].shape == got["m"].shape == (5,) and got["z"].shape == (5, 2, 8, 8)
     for i in range(5):
         si = np.array(s[i])  # one frame of the 0-d input
         q = run_quant_module(compiled.quant_module, {"x": x[i:i + 1], "s": si})
         ref = _ort(model, {"x": x[i:i + 1], "s": si})
-        assert q["y"].shape == ref["y"].shape == ()
-        np.testing.assert_array_equal(got["y"][i], q["y"])
+        for name in ("y", "m"):
+            assert q[name].shape == ref[name].shape == ()
+            np.testing.assert_array_equal(got[name][i], q[name])
+            assert abs(float(got[name][i]) - float(ref[name])) <= 0.02 * max(1.0, abs(float(ref[name])))
         np.testing.assert_array_equal(got["z"][i:i + 1], q["z"])
-        assert abs(float(got["y"][i]) - float(ref["y"])) <= 0.02 * max(1.0, abs(float(ref["y"])))
     one = run_package(pkg, {"x": x[:1], "s": np.array(s[0])})  # one frame: the scalar as a 0-d array
-    np.testing.assert_array_equal(one["y"], got["y"][:1])
+    np.testing.assert_array_equal(one["m"], got["m"][:1])
