@@ -43,13 +43,20 @@ PROPERTY_EFFECTS: dict[str, str] = {
     "quantized_graph_export": "export the quantized graph as JSON",
     "remove_io_quantization": "package I/O: drop input quantization / output dequantization",
     # graph cleaner
-    "run_graph_cleaner": "ONNX graph cleaner (split pre/post-processing to the host)",
-    "graph_cleaner_split_pre_post_processing": "ONNX graph cleaner: split pre/post-processing",
-    "graph_cleaner_condition": "ONNX graph cleaner: condition",
-    "graph_cleaner_node": "ONNX graph cleaner: node type the condition applies to",
-    "graph_cleaner_threshold": "ONNX graph cleaner: threshold of the condition",
-    "graph_cleaner_dump_core_onnx": "ONNX graph cleaner: dump the core model",
-    "graph_cleaner_dump_full_opt_onnx": "ONNX graph cleaner: dump the full optimized model",
+    "run_graph_cleaner": (
+        "import: shape arithmetic folded (fold_graph); off, none of the graph_cleaner_* options apply"
+    ),
+    "graph_cleaner_split_pre_post_processing": (
+        "onnx-place{split-pre-post}: ops with no MAC op before them (pre-processing) or after them "
+        "(post-processing) run on the host"
+    ),
+    "graph_cleaner_condition": "onnx-place{cleaner-condition}: which weight size the threshold bounds",
+    "graph_cleaner_node": "onnx-place{cleaner-node}: the op type the condition applies to",
+    "graph_cleaner_threshold": (
+        "onnx-place{cleaner-threshold}: ops of graph_cleaner_node whose weight exceeds it run on the host"
+    ),
+    "graph_cleaner_dump_core_onnx": "onnx-place{dump-core-onnx}: the AIPU-placed ops as an ONNX file",
+    "graph_cleaner_dump_full_opt_onnx": "import: the folded (optimized) ONNX model before placement, as a file",
     "remove_layout_transform_from_preamble": "drop an NHWC layout transform at the model input",
     # scheduling
     "pipeline_spatial_tiles": "tile level scheduling: software pipeline across height tiles",
@@ -169,6 +176,13 @@ PROPERTY_EFFECTS: dict[str, str] = {
 
 ACTED_ON: frozenset[str] = frozenset(
     {
+        "run_graph_cleaner",
+        "graph_cleaner_split_pre_post_processing",
+        "graph_cleaner_condition",
+        "graph_cleaner_node",
+        "graph_cleaner_threshold",
+        "graph_cleaner_dump_core_onnx",
+        "graph_cleaner_dump_full_opt_onnx",
         "quantization_scheme",
         "apply_pword_padding",
         "rewrite_dense_to_conv2d",

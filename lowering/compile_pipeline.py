@@ -95,6 +95,33 @@ def memory_budgets(cfg: Any) -> dict[str, int]:
     return budgets
 
 
+def place_options(cfg: Any, cpu_fallback_ops: Sequence[str] = ()) -> dict[str, Any]:
+    """``onnx-place`` options of a configuration: the graph cleaner (``run_graph_cleaner`` and the
+    ``graph_cleaner_*`` properties; nothing of it when the cleaner is off) and the CPU fallback."""
+    opts: dict[str, Any] = {}
+    if cpu_fallback_ops:
+        opts["cpu-fallback-ops"] = ",".join(cpu_fallback_ops)
+    if not getattr(cfg, "run_graph_cleaner", False):
+        return opts
+    if cfg.graph_cleaner_split_pre_post_processing:
+        opts["split-pre-post"] = True
+    if cfg.graph_cleaner_node is not None or cfg.graph_cleaner_condition is not None:
+        opts["cleaner-node"] = str(getattr(cfg.graph_cleaner_node, "value", cfg.graph_cleaner_node or ""))
+        opts["cleaner-condition"] = str(getattr(cfg.graph_cleaner_condition, "value", cfg.graph_cleaner_condition or ""))
+        opts["cleaner-threshold"] = cfg.graph_cleaner_threshold
+    if cfg.graph_cleaner_dump_core_onnx:
+        opts["dump-core-onnx"] = str(Path(cfg.graph_cleaner_dump_core_onnx).resolve())
+    return opts
+
+
+def import_options(cfg: Any) -> dict[str, Any]:
+    """``import_onnx`` keyword arguments of a configuration: shape folding when the graph cleaner
+    runs (``run_graph_cleaner``), and its ``graph_cleaner_dump_full_opt_onnx`` file."""
+    if cfg is None or not getattr(cfg, "run_graph_cleaner", True):
+        return {"fold": False}
+    return {"fold": True, "dump_folded": cfg.graph_cleaner_dump_full_opt_onnx}
+
+
 def pipeline_stages(
     cfg: Any, calibration_data: str | Path | None, frames: int = 8, seed: int = 0,
     cpu_fallback_ops: Sequence[str] = (),
@@ -105,7 +132,12 @@ def pipeline_stages(
     ``onnx-calibrate``; without it, calibration uses ``frames`` seeded random frames.
     ``cpu_fallback_ops`` (ONNX op types) are forced to the host by ``onnx-place``.
     """
-    stages = [Stage(p, "onnx") for p in GRAPH_PASSES if p != "onnx-rewrite-dense-to-conv2d" or cfg.rewrite_dense_to_conv2d]
+    place_opts = place_options(cfg, cpu_fallback_ops)
+    place = _with_options("onnx-place", place_opts)
+    # the ops forced to the host are marked before the graph passes, so that the dense rewrite keeps
+    # them Gemm / MatMul; the placement itself is decided after calibration, on the final graph
+    stages = [Stage(_with_options("onnx-place", {**place_opts, "forced-only": True}), "onnx")] if place_opts else []
+    stages += [Stage(p, "onnx") for p in GRAPH_PASSES if p != "onnx-rewrite-dense-to-conv2d" or cfg.rewrite_dense_to_conv2d]
     scheme = cfg.quantization_scheme
     scheme = getattr(scheme, "value", scheme)
     if scheme == "hybrid_per_tensor_per_channel":  # activations per-tensor histogram (no depthwise per-channel yet)
@@ -115,10 +147,7 @@ def pipeline_stages(
         cal["calibration-data"] = str(Path(calibration_data).resolve())
     cal.update({"frames": frames, "seed": seed, "scheme": scheme})
     stages.append(Stage(_with_options("onnx-calibrate", cal), "onnx"))
-    place: dict[str, Any] = {}
-    if cpu_fallback_ops:
-        place["cpu-fallback-ops"] = ",".join(cpu_fallback_ops)
-    stages.append(Stage(_with_options("onnx-place", place), "onnx"))
+    stages.append(Stage(place, "onnx"))
     stages.append(Stage("convert-onnx-to-quant", "quant"))
     mem = memory_budgets(cfg)
     tiling: dict[str, Any] = {

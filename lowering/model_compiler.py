@@ -15,7 +15,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from axc.config import CompilerConfig
 
-from .compile_pipeline import make_context, pipeline_stages, run_stages, stages_until
+from .compile_pipeline import import_options, make_context, pipeline_stages, run_stages, stages_until
 from .onnx_importer import import_onnx
 from .package_writer import write_package
 
@@ -44,7 +44,7 @@ def compile_model(model: str | Path, package: str | Path, cfg: CompilerConfig | 
     """
     cfg = cfg or CompilerConfig()
     stages = pipeline_stages(cfg, calibration_data)
-    module = import_onnx(model, input_shapes)
+    module = import_onnx(model, input_shapes, **import_options(cfg))
     ctx = make_context()
     quant_stages = stages_until(stages, "quant")
     run_stages(ctx, module, quant_stages)

@@ -428,13 +428,16 @@ def _check_supported(nodes: Sequence[tuple[int, onnx.NodeProto]], opset: int) ->
 
 
 def import_onnx(
-    model: str | Path | onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None = None
+    model: str | Path | onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None = None,
+    *, fold: bool = True, dump_folded: str | Path | None = None,
 ) -> ModuleOp:
     """Import an ONNX model (a path or a ModelProto) into an ``onnx``-dialect module.
 
     ``input_shapes`` maps graph input names to static shapes; it is required for every input with
     a symbolic dimension and may override a fixed one (with a warning). Shape arithmetic is folded
-    first (:func:`axc.lowering.onnx_shape_folding.fold_graph`). Raises :class:`ModelError` with a
+    first (:func:`axc.lowering.onnx_shape_folding.fold_graph`) unless ``fold`` is false (the
+    configuration's ``run_graph_cleaner``); ``dump_folded`` names a file for the folded model
+    (``graph_cleaner_dump_full_opt_onnx``). Raises :class:`ModelError` with a
     one-line message (one line per op type for unsupported ops) on any problem.
     """
     proto, _ = load_model(model)
@@ -459,7 +462,13 @@ def import_onnx(
     real_inputs = [vi for vi in graph.input if vi.name not in initializer_names]
     shapes = _resolve_input_shapes(real_inputs, input_shapes or {})
 
-    proto, _report = fold_graph(proto, shapes, opset)
+    if fold:
+        proto, _report = fold_graph(proto, shapes, opset)
+        if dump_folded:
+            try:
+                onnx.save(proto, str(dump_folded))
+            except OSError as e:
+                raise ModelError(f"graph_cleaner_dump_full_opt_onnx: cannot write {str(dump_folded)!r}: {e.strerror}") from None
     graph = proto.graph
     initializers: dict[str, TensorProto] = {t.name: t for t in graph.initializer}
     nodes = list(graph.node)

@@ -22,6 +22,12 @@ from axc.dialects import onnx
 from axc.passes.onnx_utils import constant_value, erase_if_dead, int_list, make_constant, shape_of
 
 
+def placed_on_host(op: Operation) -> bool:
+    """``onnx-place`` sent ``op`` to the host (``axc.placement = "host"``): a CPU fallback or graph
+    cleaner decision that a rewrite into an AIPU op must not undo."""
+    return op.attributes.get("axc.placement") == StringAttr("host")
+
+
 def flattened_4d(v: SSAValue) -> tuple[SSAValue, Operation] | None:
     """If ``v`` (N, K) is an ``onnx.Reshape`` / ``onnx.Flatten`` of a 4-D (N, C, H, W) value with
     K = C * H * W (the same bytes in the same order), return (that 4-D value, the reshape op)."""
@@ -102,7 +108,7 @@ class GemmToConv(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: onnx.GemmOp, rewriter: PatternRewriter, /) -> None:
-        if op.int_attr("transA", 0):
+        if op.int_attr("transA", 0) or placed_on_host(op):
             return
         b = constant_value(op.B)
         if b is None:
@@ -130,6 +136,8 @@ class MatMulToConv(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: onnx.MatMulOp, rewriter: PatternRewriter, /) -> None:  # type: ignore[valid-type]
+        if placed_on_host(op):
+            return
         b = constant_value(op.operands[1])
         if b is None or b.ndim != 2 or len(shape_of(op.operands[0])) != 2:
             return

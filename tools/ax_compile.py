@@ -97,7 +97,9 @@ def compile_model(args: argparse.Namespace) -> int:
     from axc.lowering.onnx_importer import import_onnx
 
     t0 = time.perf_counter()
-    module = import_onnx(args.model, parse_input_shapes(args.input_shape))
+    from axc.lowering.compile_pipeline import import_options
+
+    module = import_onnx(args.model, parse_input_shapes(args.input_shape), **import_options(cfg))
     ctx = make_context()
     out = Path(args.output)
     if args.emit is not None:

@@ -284,12 +284,16 @@ def _import(model: onnx.ModelProto, inputs: Mapping[str, np.ndarray]):
 
 
 def _full_path(model: onnx.ModelProto, inputs: Mapping[str, np.ndarray], workdir: Path) -> dict[str, np.ndarray]:
+    from axc.config import CompilerConfig
     from axc.lowering.model_compiler import compile_model
     from axc.runtime.executor import run
 
     onnx.save(model, workdir / "model.onnx")
     np.savez(workdir / "calibration.npz", **inputs)
-    compiled = compile_model(workdir / "model.onnx", workdir / "model.pkg", None, str(workdir / "calibration.npz"))
+    # a case is one op: both pre- and post-processing for the graph cleaner, which would send it to
+    # the host; without the split the op goes wherever its AIPU constraints put it
+    cfg = CompilerConfig(graph_cleaner_split_pre_post_processing=False)
+    compiled = compile_model(workdir / "model.onnx", workdir / "model.pkg", cfg, str(workdir / "calibration.npz"))
     return run(compiled.package, inputs)
 
 

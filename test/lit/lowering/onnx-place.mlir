@@ -17,3 +17,4 @@ func.func @mixed(%x: tensor<1x3x4x4xf32>, %a: tensor<2x3x4xf32>) -> (tensor<1x4x
   %b = onnx.Add %a, %a : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
   func.return %s, %b : tensor<1x4x4x4xf32>, tensor<2x3x4xf32>
 }
+
