@@ -32,6 +32,7 @@ from xdsl.irdl import (
     operand_def,
     opt_attr_def,
     opt_operand_def,
+    opt_result_def,
     result_def,
     traits_def,
     var_operand_def,
@@ -241,9 +242,34 @@ def _unary(op_name: str, *attrs: str, doc: str = "") -> type[OnnxOp]:
 
 
 ReluOp = _unary("Relu")
-MaxPoolOp = _unary(
-    "MaxPool", "auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"
-)
+@irdl_op_definition
+class MaxPoolOp(OnnxOp):
+    """ONNX ``MaxPool``; the optional ``Indices`` result (flattened argmax, int64) is kept when the
+    model uses it (such a MaxPool runs on the host, evaluated by the ONNX node runner)."""
+
+    name = "onnx.MaxPool"
+    X = operand_def(TensorType)
+    Y = result_def(TensorType)
+    Indices = opt_result_def(TensorType)
+    auto_pad = opt_attr_def(Attribute)
+    ceil_mode = opt_attr_def(Attribute)
+    dilations = opt_attr_def(Attribute)
+    kernel_shape = opt_attr_def(Attribute)
+    pads = opt_attr_def(Attribute)
+    storage_order = opt_attr_def(Attribute)
+    strides = opt_attr_def(Attribute)
+    onnx_name = _NAME
+    traits = traits_def(Pure())
+
+    @classmethod
+    def create_with(
+        cls,
+        operands: Sequence[SSAValue],
+        result_types: Sequence[Attribute],
+        attributes: dict[str, Attribute] | None = None,
+    ) -> OnnxOp:
+        types = list(result_types)
+        return cls.build(operands=list(operands), result_types=[types[0], types[1:]], attributes=attributes or {})
 AveragePoolOp = _unary(
     "AveragePool", "auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"
 )

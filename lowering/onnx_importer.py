@@ -58,6 +58,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.irdl.operations import OptionalDef
 from xdsl.utils.exceptions import VerifyException
 
 from axc.dialects import onnx as ox
@@ -559,7 +560,10 @@ def _typed_node(cls, n, name, where, opset, users, value, result_type) -> ox.Onn
     if cls is ox.SoftmaxOp and opset < 13:
         attrs["opset"] = IntegerAttr(opset, i64)
 
-    n_results = len(cls.get_irdl_definition().results)
+    results = cls.get_irdl_definition().results
+    n_results = len(results)
+    if n_results > 1 and isinstance(results[-1][1], OptionalDef) and (len(n.output) < n_results or not n.output[-1]):
+        n_results -= 1  # an optional result the node does not produce
     for extra in n.output[n_results:]:
         if extra and users.get(extra):
             raise ModelError(f'{where}: output "{extra}" (output {list(n.output).index(extra)}) is not supported')

@@ -109,7 +109,7 @@ class HostSegment:
         for node in graph.node:
             if node.domain not in ("", "ai.onnx"):
                 raise ValueError(f"{name}: node \"{node.name}\" has unsupported domain {node.domain!r}")
-            if node.op_type not in _OPS:
+            if node.op_type not in _OPS or len([o for o in node.output if o]) > 1:  # our kernels: one result
                 own = [x for x in node.input if x]
                 outer = [x for x in node_outer_reads(node) if x in types]
                 ins = own + outer

@@ -331,7 +331,9 @@ class OnnxFunctions(InterpreterFunctions):
         return self._run(op, args)
 
     @impl(onnx.MaxPoolOp)
-    def run_max_pool(self, interpreter: Interpreter, op: Operation, args: PythonValues) -> PythonValues:
+    def run_max_pool(self, interpreter: Interpreter, op: onnx.MaxPoolOp, args: PythonValues) -> PythonValues:
+        if op.Indices is not None:  # the argmax output: ONNX's semantics through the node runner
+            return evaluate_generic(op, args, interpreter.get_data(OnnxFunctions, "node_runners", dict))
         return self._run(op, args)
 
     @impl(onnx.AveragePoolOp)
