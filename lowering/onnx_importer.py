@@ -38,23 +38,15 @@ from onnx import AttributeProto, TensorProto, numpy_helper
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     ArrayAttr,
-    BytesAttr,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     DictionaryAttr,
     FloatAttr,
     IntegerAttr,
-    IntegerType,
     ModuleOp,
-    Signedness,
     StringAttr,
     TensorType,
-    f16,
     f32,
-    f64,
-    i1,
-    i8,
-    i32,
     i64,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
@@ -62,6 +54,7 @@ from xdsl.irdl.operations import OptionalDef
 from xdsl.utils.exceptions import VerifyException
 
 from axc.dialects import onnx as ox
+from axc.dialects.onnx_dense import ELEMENT_TYPES, dense_from_numpy, element_type_for, numpy_dtype, numpy_from_dense
 from axc.lowering.onnx_shape_folding import fold_graph
 from axc.runtime.errors import ModelError
 from axc.runtime.onnx_node import outer_reads
@@ -72,78 +65,9 @@ OPSET_ATTR = "axc.onnx_opset"
 INPUT_NAMES_ATTR = "axc.input_names"
 OUTPUT_NAMES_ATTR = "axc.output_names"
 
-_ui8 = IntegerType(8, Signedness.UNSIGNED)
-_i16 = IntegerType(16)
-_ui16 = IntegerType(16, Signedness.UNSIGNED)
-_ui32 = IntegerType(32, Signedness.UNSIGNED)
-_ui64 = IntegerType(64, Signedness.UNSIGNED)
-
-_ELEMENT_TYPES: dict[int, Attribute] = {
-    TensorProto.FLOAT: f32,
-    TensorProto.DOUBLE: f64,
-    TensorProto.FLOAT16: f16,
-    TensorProto.INT64: i64,
-    TensorProto.INT32: i32,
-    TensorProto.INT8: i8,
-    TensorProto.UINT8: _ui8,
-    TensorProto.INT16: _i16,
-    TensorProto.UINT16: _ui16,
-    TensorProto.UINT32: _ui32,
-    TensorProto.UINT64: _ui64,
-    TensorProto.BOOL: i1,
-}
-
-_DTYPES: dict[Attribute, np.dtype] = {
-    f32: np.dtype("<f4"),
-    f64: np.dtype("<f8"),
-    f16: np.dtype("<f2"),
-    i64: np.dtype("<i8"),
-    i32: np.dtype("<i4"),
-    i8: np.dtype("i1"),
-    _ui8: np.dtype("u1"),
-    _i16: np.dtype("<i2"),
-    _ui16: np.dtype("<u2"),
-    _ui32: np.dtype("<u4"),
-    _ui64: np.dtype("<u8"),
-    i1: np.dtype("bool"),
-}
-
 #: initializers up to this many elements are given to shape inference (shape operands, axes, ...);
 #: larger ones (weights) are replaced by typed graph inputs so that inference does not copy them.
 _SMALL_INITIALIZER = 1024
-
-
-def numpy_dtype(element_type: Attribute) -> np.dtype:
-    """The numpy dtype holding values of ``element_type`` (little endian)."""
-    try:
-        return _DTYPES[element_type]
-    except KeyError:
-        raise ModelError(f"unsupported element type {element_type}") from None
-
-
-def element_type_for(dtype: np.dtype) -> Attribute:
-    """The builtin element type of a numpy dtype (inverse of :func:`numpy_dtype`)."""
-    for t, d in _DTYPES.items():
-        if d == np.dtype(dtype).newbyteorder("<") or d == np.dtype(dtype):
-            return t
-    raise ModelError(f"unsupported numpy dtype {dtype}")
-
-
-def dense_from_numpy(arr: np.ndarray, element_type: Attribute | None = None) -> DenseIntOrFPElementsAttr:
-    """A ``dense<...>`` attribute holding ``arr``, built from its raw bytes (no Python lists)."""
-    if element_type is None:
-        element_type = element_type_for(arr.dtype)
-    data = np.asarray(arr, dtype=numpy_dtype(element_type), order="C")  # keeps 0-d (ascontiguousarray does not)
-    return DenseIntOrFPElementsAttr(TensorType(element_type, data.shape), BytesAttr(data.tobytes()))
-
-
-def numpy_from_dense(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
-    """A read-only numpy view of the bytes of a ``dense<...>`` attribute (no copy)."""
-    shape = tuple(attr.get_shape())
-    arr = np.frombuffer(attr.data.data, dtype=numpy_dtype(attr.get_element_type()))
-    if arr.size != int(np.prod(shape, dtype=np.int64)) and arr.size == 1:
-        arr = np.broadcast_to(arr, shape)  # splat
-    return arr.reshape(shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,7 +149,7 @@ def _resolve_input_shapes(
     for vi in inputs:
         if not vi.type.HasField("tensor_type"):
             raise ModelError(f'input "{vi.name}" is not a tensor')
-        if vi.type.tensor_type.elem_type not in _ELEMENT_TYPES:
+        if vi.type.tensor_type.elem_type not in ELEMENT_TYPES:
             raise ModelError(
                 f'input "{vi.name}" has unsupported element type '
                 f"{TensorProto.DataType.Name(vi.type.tensor_type.elem_type)}"
@@ -305,7 +229,7 @@ def _infer_types(
 
 def _tensor_type(vi: onnx.ValueInfoProto, what: str) -> TensorType:
     tt = vi.type.tensor_type
-    et = _ELEMENT_TYPES.get(tt.elem_type)
+    et = ELEMENT_TYPES.get(tt.elem_type)
     if et is None:
         raise ModelError(f"{what} has unsupported element type {TensorProto.DataType.Name(tt.elem_type)}")
     dims = _dims(vi)
@@ -319,7 +243,7 @@ def _tensor_type(vi: onnx.ValueInfoProto, what: str) -> TensorType:
 
 
 def _tensor_attr(t: TensorProto, what: str) -> DenseIntOrFPElementsAttr:
-    if t.data_type not in _ELEMENT_TYPES:
+    if t.data_type not in ELEMENT_TYPES:
         raise ModelError(f"{what} has unsupported element type {TensorProto.DataType.Name(t.data_type)}")
     if t.data_location == TensorProto.EXTERNAL and not t.raw_data:
         raise ModelError(f"{what}: external data was not loaded")
@@ -327,7 +251,7 @@ def _tensor_attr(t: TensorProto, what: str) -> DenseIntOrFPElementsAttr:
         arr = numpy_helper.to_array(t)
     except Exception as e:
         raise ModelError(f"{what}: cannot read the tensor data ({e})") from None
-    return dense_from_numpy(arr, _ELEMENT_TYPES[t.data_type])
+    return dense_from_numpy(arr, ELEMENT_TYPES[t.data_type])
 
 
 def _convert_attribute(a: AttributeProto, where: str) -> Attribute:
@@ -493,7 +417,7 @@ def import_onnx(
 
     # ------------------------------------------------------------------ build the IR
     in_types = [
-        TensorType(_ELEMENT_TYPES[vi.type.tensor_type.elem_type], shapes[vi.name]) for vi in real_inputs
+        TensorType(ELEMENT_TYPES[vi.type.tensor_type.elem_type], shapes[vi.name]) for vi in real_inputs
     ]
     block = Block(arg_types=in_types)
     values: dict[str, SSAValue] = {vi.name: a for vi, a in zip(real_inputs, block.args)}

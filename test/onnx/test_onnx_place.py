@@ -82,16 +82,23 @@ def test_host_segments_at_start_middle_end_run_bit_exact(tmp_path: Path, seed: i
 
 
 def test_cpu_fallback_ops_force_the_host(tmp_path: Path) -> None:
+    """ax-compile --cpu-fallback-ops: the Convs and Relus run on the host, the package records it
+    and computes what the quant level does."""
+    from axc.runtime.executor import run
+    from axc.tools.ax_compile import main
+
     m = _model(3)
     x = np.random.default_rng(5).standard_normal((1, 3, 8, 8)).astype(np.float32)
-    from axc.config import CompilerConfig  # noqa: F401 - the default configuration
-
-    path = tmp_path / "m.onnx"
-    onnx.save(m, path)
-    module = import_onnx(path)
-    run_pipeline(module, 'onnx-place{cpu-fallback-ops="Conv,Relu"}')
-    s = placement_summary(module)
+    onnx.save(m, tmp_path / "m.onnx")
+    np.savez(tmp_path / "cal.npz", x=x)
+    assert main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "pkg"), "--calibration-data", str(tmp_path / "cal.npz"),
+                 "--cpu-fallback-ops", "Conv,Relu"]) == 0
+    s = load_package(tmp_path / "pkg").placement
     assert s["aipu_ops"] == 0 and s["host_macs"] == 8 * 64 * 27 + 8 * 64 * 72 and s["aipu_mac_share"] == 0.0
+    ref = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]
+    assert _sqnr(ref, run(tmp_path / "pkg", {"x": x})["y"]) > 40  # float on the host: only the I/O is quantized
+    assert main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "bad"), "--cpu-fallback-ops", "Cnv"]) == 1
+    assert not (tmp_path / "bad").exists()
 
 
 def test_op_macs() -> None:
