@@ -144,6 +144,48 @@ class MatMulToConv(RewritePattern):
         _dense_to_conv(rewriter, op, op.operands[0], b.T, None, [op.operands[1].owner])
 
 
+def _transpose(x: SSAValue, perm: list[int], name: str) -> onnx.OnnxOp:
+    t = x.type
+    assert isinstance(t, TensorType)
+    shape = [t.get_shape()[p] for p in perm]
+    return onnx.TransposeOp.create_with([x], [TensorType(t.get_element_type(), shape)],
+                                        {"perm": int_list(perm), "onnx_name": StringAttr(name)})
+
+
+class SequenceMatMulToConv(RewritePattern):
+    """``MatMul(A, B)`` with A (1, T, K) (a sequence of T tokens, as a transformer's linear layers
+    see it) and B a constant (K, N) matrix: a 1x1 Conv over the tokens laid out as (1, K, 1, T).
+
+    ``Transpose(0, 2, 1) -> Reshape (1, K, 1, T) -> Conv (N, K, 1, 1) -> Reshape (1, N, T) ->
+    Transpose(0, 2, 1)``: the same products and sums, so the MACs run on the MVM array; the
+    transposes are data movement (host ops on int8 values between the AIPU ops)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: onnx.MatMulOp, rewriter: PatternRewriter, /) -> None:  # type: ignore[valid-type]
+        if placed_on_host(op):
+            return
+        b = constant_value(op.operands[1])
+        a_shape = shape_of(op.operands[0])
+        if b is None or b.ndim != 2 or len(a_shape) != 3 or a_shape[0] != 1:
+            return
+        name = op.node_name  # type: ignore[attr-defined]
+        _, t, k = a_shape
+        n = b.shape[1]
+        et = op.results[0].type.get_element_type()  # type: ignore[union-attr]
+        new_ops: list[Operation] = [_transpose(op.operands[0], [0, 2, 1], f"{name}/to_channels")]
+        new_ops += _reshape(new_ops[-1].results[0], [1, k, 1, t], f"{name}/reshape_in")
+        wc = make_constant(np.ascontiguousarray(b.T, dtype=np.float32).reshape(n, k, 1, 1), f"{name}/W")
+        conv = onnx.ConvOp.create_with(
+            [new_ops[-1].results[0], wc.output], [TensorType(et, [1, n, 1, t])],
+            {"kernel_shape": int_list([1, 1]), "pads": int_list([0, 0, 0, 0]), "strides": int_list([1, 1]),
+             "onnx_name": StringAttr(name)},
+        )
+        new_ops += [wc, conv, *_reshape(conv.Y, [1, n, t], f"{name}/reshape_out")]
+        new_ops.append(_transpose(new_ops[-1].results[0], [0, 2, 1], f"{name}/to_tokens"))
+        rewriter.replace(op, new_ops)
+        erase_if_dead(rewriter, [op.operands[1].owner])
+
+
 class SinkReshapeBelowRelu(RewritePattern):
     """``Relu(Reshape(y))`` with y (N, C, H, W) flattened to (N, C*H*W): ``Reshape(Relu(y))``.
 
@@ -173,7 +215,9 @@ class OnnxRewriteDenseToConv2dPass(ModulePass):
     (weights reshaped [M, C, H, W]: the same products in the same order), else 1x1 over a
     (N, K, 1, 1) view. Dense layers chain as 1x1 Convs on (N, M, 1, 1) (a Relu between them is
     moved before the reshape); an ``onnx.Reshape`` back to (N, M) remains only where a 2-D value
-    is still used (Softmax, a graph output, any other op).
+    is still used (Softmax, a graph output, any other op). A MatMul of a (1, T, K) sequence by a
+    constant (K, N) matrix is a 1x1 Conv over (1, K, 1, T) between two transposes
+    (:class:`SequenceMatMulToConv`).
     """
 
     name = "onnx-rewrite-dense-to-conv2d"
@@ -181,6 +225,6 @@ class OnnxRewriteDenseToConv2dPass(ModulePass):
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
-                [GemmToConv(), MatMulToConv(), SinkReshapeBelowRelu()], dce_enabled=False
+                [GemmToConv(), MatMulToConv(), SequenceMatMulToConv(), SinkReshapeBelowRelu()], dce_enabled=False
             )
         ).rewrite_module(op)

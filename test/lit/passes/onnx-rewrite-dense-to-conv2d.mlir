@@ -65,3 +65,18 @@ func.func @not_rewritten(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> (tensor<2x
   %h = onnx.Gemm %a, %c {transA = 1 : i64} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<3x3xf32>
   func.return %g, %h : tensor<2x2xf32>, tensor<3x3xf32>
 }
+
+// A transformer's linear layer: (1, T, K) tokens by a constant (K, N) matrix is a 1x1 Conv over
+// (1, K, 1, T) between two transposes.
+// CHECK-LABEL: func.func @sequence_matmul
+// CHECK:         %[[T:.*]] = onnx.Transpose %x {perm = array<i64: 0, 2, 1>, onnx_name = "lin/to_channels"} : (tensor<1x5x3xf32>) -> tensor<1x3x5xf32>
+// CHECK:         %[[R:.*]] = onnx.Reshape %[[T]], %{{.*}} {onnx_name = "lin/reshape_in"} : (tensor<1x3x5xf32>, tensor<4xi64>) -> tensor<1x3x1x5xf32>
+// CHECK:         %[[C:.*]] = onnx.Conv %[[R]], %{{.*}} {{.*}}onnx_name = "lin"{{.*}} : (tensor<1x3x1x5xf32>, tensor<4x3x1x1xf32>) -> tensor<1x4x1x5xf32>
+// CHECK:         %[[O:.*]] = onnx.Reshape %[[C]], %{{.*}} : (tensor<1x4x1x5xf32>, tensor<3xi64>) -> tensor<1x4x5xf32>
+// CHECK:         onnx.Transpose %[[O]] {perm = array<i64: 0, 2, 1>, onnx_name = "lin/to_tokens"} : (tensor<1x4x5xf32>) -> tensor<1x5x4xf32>
+// CHECK-NOT:     onnx.MatMul
+func.func @sequence_matmul(%x: tensor<1x5x3xf32>) -> tensor<1x5x4xf32> {
+  %w = onnx.Constant {value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]> : tensor<3x4xf32>} : () -> tensor<3x4xf32>
+  %y = onnx.MatMul %x, %w {onnx_name = "lin"} : (tensor<1x5x3xf32>, tensor<3x4xf32>) -> tensor<1x5x4xf32>
+  func.return %y : tensor<1x5x4xf32>
+}
