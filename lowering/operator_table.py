@@ -43,8 +43,11 @@ AIPU_CONSTRAINTS: dict[str, str] = {
     "BatchNormalization": "folded into the preceding Conv or into a per-channel affine (onnx-fold-batchnorm)",
     "Gemm": ("rewritten to a Conv when B is constant, C constant or absent, transA = 0 "
              "(onnx-rewrite-dense-to-conv2d); then as Conv"),
-    "MatMul": "rewritten to a Conv when A is 2-D and B a constant 2-D matrix (onnx-rewrite-dense-to-conv2d); then as Conv",
+    "MatMul": ("rewritten to a Conv when A is 2-D, or (1, T, K) tokens, and B a constant 2-D matrix "
+               "(onnx-rewrite-dense-to-conv2d); then as Conv"),
     "Identity": "removed (onnx-remove-identity)",
+    "ConvTranspose": ("k x k kernel with stride k, group 1, no padding, constant weights: a 1x1 Conv and a "
+                      "DepthToSpace (onnx-rewrite-conv-transpose), the Conv on the AIPU; otherwise host"),
     "Dropout": "inference mode removed (onnx-remove-identity); training mode is refused",
 }
 for _t in sorted(LUT_OP_TYPES):

@@ -17,6 +17,7 @@ ONNX_GRAPH_PASSES = (
     "onnx-fold-batchnorm,"
     "onnx-fold-channel-affine,"
     "onnx-rewrite-dense-to-conv2d,"
+    "onnx-rewrite-conv-transpose,"
     "onnx-fold-constants"
 )
 

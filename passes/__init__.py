@@ -24,6 +24,7 @@ _PASSES: dict[str, tuple[str, str]] = {
         "axc.passes.onnx_rewrite_dense_to_conv2d",
         "OnnxRewriteDenseToConv2dPass",
     ),
+    "onnx-rewrite-conv-transpose": ("axc.passes.onnx_rewrite_conv_transpose", "OnnxRewriteConvTransposePass"),
     "onnx-calibrate": ("axc.passes.onnx_calibrate", "OnnxCalibratePass"),
     "onnx-place": ("axc.lowering.onnx_place", "OnnxPlacePass"),
     "convert-onnx-to-quant": ("axc.lowering.convert_onnx_to_quant", "ConvertOnnxToQuantPass"),
