@@ -46,12 +46,17 @@ class RealResult:
     blocking: Counter = field(default_factory=Counter)
     total_macs: int | None = None
     aipu_macs: int | None = None
+    placed_share: float | None = None  # the compiler's own AIPU / (AIPU + host) MACs (placement record)
     sqnr_db: dict[str, float] = field(default_factory=dict)
     compile_s: float | None = None
 
     @property
     def mac_share(self) -> float | None:
-        """AIPU MACs / float-model MACs."""
+        """The AIPU's share of the MACs the compiled model runs (placement record); else AIPU MACs /
+        float-model MACs (rewrites such as a folded BatchNormalization's depthwise Conv can add MACs,
+        so that ratio may exceed 1)."""
+        if self.placed_share is not None:
+            return self.placed_share
         if self.aipu_macs is None or not self.total_macs:
             return None
         return self.aipu_macs / self.total_macs
@@ -149,6 +154,8 @@ def evaluate(entry: ModelEntry, onnx_path: Path, workdir: Path) -> RealResult:
     try:
         pkg = load_package(workdir / f"{entry.id}.pkg")
         res.aipu_macs = macs_mod.aipu_macs(pkg)
+        if pkg.placement is not None:
+            res.placed_share = float(pkg.placement["aipu_mac_share"])
         got = run_package(pkg, {entry.input: test_x})
     except Exception as e:
         msg = clean_error(e)
