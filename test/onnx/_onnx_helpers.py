@@ -50,3 +50,24 @@ def assert_outputs_close(got: dict[str, np.ndarray], ref: dict[str, np.ndarray],
         if not np.allclose(got[k], ref[k], rtol=RTOL, atol=ATOL * max(1.0, scale)):
             err = float(np.max(np.abs(got[k] - ref[k])))
             raise AssertionError(f"{what}: output {k} differs (max abs err {err:.3g}, max |ref| {scale:.3g})")
+
+
+def sqnr_db(ref: np.ndarray, got: np.ndarray) -> float:
+    """Signal-to-quantization-noise ratio of ``got`` against ``ref`` in dB (float64 sums)."""
+    noise = np.sum((ref.astype(np.float64) - got) ** 2)
+    return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / max(noise, 1e-30)))
+
+
+def compile_and_run(tmp_path, model: onnx.ModelProto, inputs: dict[str, np.ndarray], cfg=None):
+    """Compile ``model`` calibrated on ``inputs`` (lowering.model_compiler.compile_model), run the
+    package and the quant level on them; returns (package, aipu outputs, quant outputs, onnxruntime
+    outputs), each keyed by ONNX output names."""
+    from axc.lowering.model_compiler import compile_model
+    from axc.runtime.interp_quant import run_quant_module
+    from axc.runtime.package import load_package
+
+    onnx.save(model, tmp_path / "m.onnx")
+    np.savez(tmp_path / "cal.npz", **inputs)
+    cm = compile_model(tmp_path / "m.onnx", tmp_path / "pkg", cfg, calibration_data=str(tmp_path / "cal.npz"))
+    pkg = load_package(cm.package)
+    return pkg, pkg.executor().run(inputs), run_quant_module(cm.quant_module, inputs), ort_run(model, inputs)

@@ -11,12 +11,11 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from axc.lowering.model_compiler import compile_model
+from _onnx_helpers import compile_and_run, sqnr_db
 from axc.lowering.onnx_importer import import_onnx
 from axc.lowering.onnx_place import PLACEMENT_ATTR, op_macs, placement_summary
 from axc.lowering.pipelines import run_pipeline
 from axc.runtime.interp_onnx import run_onnx_module
-from axc.runtime.interp_quant import run_quant_module
 from axc.runtime.package import load_package
 
 
@@ -42,19 +41,6 @@ def _model(seed: int) -> onnx.ModelProto:
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 
 
-def _sqnr(ref: np.ndarray, got: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / max(np.sum((ref - got).astype(np.float64) ** 2), 1e-30)))
-
-
-def _compile_and_run(tmp_path: Path, m: onnx.ModelProto, x: np.ndarray, **kw):
-    path = tmp_path / "m.onnx"
-    onnx.save(m, path)
-    np.savez(tmp_path / "cal.npz", x=x)
-    cm = compile_model(path, tmp_path / "pkg", calibration_data=str(tmp_path / "cal.npz"), **kw)
-    pkg = load_package(cm.package)
-    return pkg, pkg.executor().run({"x": x}), run_quant_module(cm.quant_module, {"x": x})
-
-
 def test_place_annotates_without_changing_values() -> None:
     module = import_onnx(_model(0))
     x = np.random.default_rng(1).standard_normal((1, 3, 8, 8)).astype(np.float32)
@@ -74,10 +60,9 @@ def test_place_annotates_without_changing_values() -> None:
 def test_host_segments_at_start_middle_end_run_bit_exact(tmp_path: Path, seed: int) -> None:
     m = _model(seed)
     x = np.random.default_rng(seed + 100).standard_normal((1, 3, 8, 8)).astype(np.float32)
-    pkg, out, quant = _compile_and_run(tmp_path, m, x)
+    pkg, out, quant, ref = compile_and_run(tmp_path, m, {"x": x})
     assert np.array_equal(out["y"], quant["y"])
-    ref = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]
-    assert _sqnr(ref, out["y"]) > 20
+    assert sqnr_db(ref["y"], out["y"]) > 20
     assert pkg.placement is not None and pkg.placement["aipu_ops"] == 3 and pkg.placement["host_ops"] == 3
 
 
@@ -96,7 +81,7 @@ def test_cpu_fallback_ops_force_the_host(tmp_path: Path) -> None:
     s = load_package(tmp_path / "pkg").placement
     assert s["aipu_ops"] == 0 and s["host_macs"] == 8 * 64 * 27 + 8 * 64 * 72 and s["aipu_mac_share"] == 0.0
     ref = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]
-    assert _sqnr(ref, run(tmp_path / "pkg", {"x": x})["y"]) > 40  # float on the host: only the I/O is quantized
+    assert sqnr_db(ref, run(tmp_path / "pkg", {"x": x})["y"]) > 40  # float on the host: only the I/O is quantized
     assert main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "bad"), "--cpu-fallback-ops", "Cnv"]) == 1
     assert not (tmp_path / "bad").exists()
 
@@ -138,8 +123,7 @@ def test_if_body_runs_on_the_host_and_reads_outer_values(tmp_path: Path) -> None
                                        numpy_helper.from_array(np.array(0.5, np.float32), "half")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     x = rng.standard_normal((1, 3, 6, 6)).astype(np.float32)
-    pkg, out, quant = _compile_and_run(tmp_path, m, x)
+    pkg, out, quant, ref = compile_and_run(tmp_path, m, {"x": x})
     assert np.array_equal(out["y"], quant["y"])
-    ref = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]
-    assert _sqnr(ref, out["y"]) > 20
+    assert sqnr_db(ref["y"], out["y"]) > 20
     assert pkg.placement["subgraph_ops"] == 2 and pkg.placement["host_op_types"]["If"] == 1

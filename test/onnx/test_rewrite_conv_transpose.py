@@ -11,12 +11,10 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from axc.lowering.model_compiler import compile_model
+from _onnx_helpers import compile_and_run, sqnr_db
 from axc.lowering.onnx_importer import import_onnx
 from axc.lowering.pipelines import run_pipeline
 from axc.runtime.interp_onnx import run_onnx_module
-from axc.runtime.interp_quant import run_quant_module
-from axc.runtime.package import load_package
 
 
 def _model(seed: int, k: int = 2) -> onnx.ModelProto:
@@ -51,14 +49,8 @@ def test_rewrite_keeps_the_values(k: int) -> None:
 
 @pytest.mark.parametrize("seed", [0, 9])
 def test_upsampling_head_runs_on_the_aipu(tmp_path: Path, seed: int) -> None:
-    m = _model(seed)
     x = np.random.default_rng(seed + 1).standard_normal((1, 3, 6, 6)).astype(np.float32)
-    onnx.save(m, tmp_path / "m.onnx")
-    np.savez(tmp_path / "cal.npz", x=x)
-    cm = compile_model(tmp_path / "m.onnx", tmp_path / "pkg", calibration_data=str(tmp_path / "cal.npz"))
-    pkg = load_package(cm.package)
-    got = pkg.executor().run({"x": x})["y"]
-    assert np.array_equal(got, run_quant_module(cm.quant_module, {"x": x})["y"])
-    ref = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]
-    assert 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum((ref - got).astype(np.float64) ** 2)) > 25
+    pkg, out, quant, ref = compile_and_run(tmp_path, _model(seed), {"x": x})
+    assert np.array_equal(out["y"], quant["y"])
+    assert sqnr_db(ref["y"], out["y"]) > 25
     assert pkg.placement["host_macs"] == 0 and pkg.placement["host_op_types"] == {"DepthToSpace": 2}
