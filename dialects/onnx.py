@@ -47,6 +47,22 @@ from xdsl.utils.exceptions import VerifyException
 IntList = DenseArrayBase
 
 
+def _group(defs: Sequence[tuple[str, object]], flat: Sequence) -> list:
+    """A flat operand / result list grouped by IRDL definitions: a variadic takes what is left, an
+    optional takes one if any is left, a single one the next (None if missing: verify() reports it)."""
+    grouped: list = []
+    rest = list(flat)
+    for _, d in defs:
+        if isinstance(d, VariadicDef) and not isinstance(d, OptionalDef):
+            grouped.append(rest)
+            rest = []
+        elif isinstance(d, OptionalDef):
+            grouped.append([rest.pop(0)] if rest else [])
+        else:
+            grouped.append(rest.pop(0) if rest else None)
+    return grouped
+
+
 class OnnxOp(IRDLOperation):
     """Base of every ``onnx.*`` op: the shared textual syntax and helpers.
 
@@ -94,19 +110,10 @@ class OnnxOp(IRDLOperation):
         result_types: Sequence[Attribute],
         attributes: dict[str, Attribute] | None = None,
     ) -> OnnxOp:
-        """Build the op from a flat ONNX-style operand list (optional inputs trailing)."""
-        defs = cls.get_irdl_definition().operands
-        grouped: list[SSAValue | Sequence[SSAValue] | None] = []
-        rest = list(operands)
-        for _, odef in defs:
-            if isinstance(odef, VariadicDef) and not isinstance(odef, OptionalDef):
-                grouped.append(rest)
-                rest = []
-            elif isinstance(odef, OptionalDef):
-                grouped.append([rest.pop(0)] if rest else [])
-            else:
-                grouped.append(rest.pop(0) if rest else None)  # verify() reports it
-        return cls.build(operands=grouped, result_types=list(result_types), attributes=attributes or {})
+        """Build the op from flat ONNX-style operand and result lists (optional ones trailing)."""
+        irdl = cls.get_irdl_definition()
+        return cls.build(operands=_group(irdl.operands, operands), result_types=_group(irdl.results, result_types),
+                         attributes=attributes or {})
 
     # -- attribute accessors with ONNX defaults --------------------------------------------
     def int_attr(self, key: str, default: int) -> int:
@@ -260,16 +267,6 @@ class MaxPoolOp(OnnxOp):
     strides = opt_attr_def(Attribute)
     onnx_name = _NAME
     traits = traits_def(Pure())
-
-    @classmethod
-    def create_with(
-        cls,
-        operands: Sequence[SSAValue],
-        result_types: Sequence[Attribute],
-        attributes: dict[str, Attribute] | None = None,
-    ) -> OnnxOp:
-        types = list(result_types)
-        return cls.build(operands=list(operands), result_types=[types[0], types[1:]], attributes=attributes or {})
 AveragePoolOp = _unary(
     "AveragePool", "auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"
 )
@@ -457,15 +454,6 @@ class GenericOnnxOp(OnnxOp):
     inputs = var_operand_def()
     outputs = var_result_def()
     onnx_name = _NAME
-
-    @classmethod
-    def create_with(
-        cls,
-        operands: Sequence[SSAValue],
-        result_types: Sequence[Attribute],
-        attributes: dict[str, Attribute] | None = None,
-    ) -> OnnxOp:
-        return cls.build(operands=[list(operands)], result_types=[list(result_types)], attributes=attributes or {})
 
     def positions(self, key: str) -> list[int]:
         """The positions stored in ``onnx_absent_inputs`` / ``onnx_absent_outputs``."""

@@ -205,6 +205,15 @@ class TileOp(IRDLOperation):
             raise self._err(f"pads must be 4 non-negative values [t, l, b, r], got {list(p)}")
         return p  # type: ignore[return-value]
 
+    def _check_unary_io(self) -> tuple[MemRefType, MemRefType]:
+        """An element-wise op of one L1 ``input`` into one L1 ``output``: same H x W, and
+        ``channels = [C]`` within both buffers. Returns their types."""
+        it = self._check_l1_act(self.input, "input")  # type: ignore[attr-defined]
+        ot = self._check_l1_act(self.output, "output")  # type: ignore[attr-defined]
+        _check_same_hw(self, it, ot, "input", "output")
+        self._check_channels(1, [(min(it.get_shape()[2], ot.get_shape()[2]), "input/output")])
+        return it, ot
+
     def _check_l1_act(self, v: SSAValue, what: str) -> MemRefType:
         t = v.type
         if not isinstance(t, MemRefType) or space_of(t) != "l1":
@@ -708,10 +717,7 @@ class RequantizeOp(AsyncTileOp):
     token = result_def(TokenType)
 
     def verify_(self) -> None:
-        it = self._check_l1_act(self.input, "input")
-        ot = self._check_l1_act(self.output, "output")
-        _check_same_hw(self, it, ot, "input", "output")
-        self._check_channels(1, [(min(it.get_shape()[2], ot.get_shape()[2]), "input/output")])
+        self._check_unary_io()
         self._check_zp("in_zp", "out_zp")
         self._check_clamp()
         if not 0 <= self.prop_int("mult") < 2**31:
@@ -734,10 +740,7 @@ class ClampOp(AsyncTileOp):
     token = result_def(TokenType)
 
     def verify_(self) -> None:
-        it = self._check_l1_act(self.input, "input")
-        ot = self._check_l1_act(self.output, "output")
-        _check_same_hw(self, it, ot, "input", "output")
-        self._check_channels(1, [(min(it.get_shape()[2], ot.get_shape()[2]), "input/output")])
+        self._check_unary_io()
         self._check_clamp()
 
 
@@ -756,10 +759,7 @@ class LutOp(AsyncTileOp):
     token = result_def(TokenType)
 
     def verify_(self) -> None:
-        it = self._check_l1_act(self.input, "input")
-        ot = self._check_l1_act(self.output, "output")
-        _check_same_hw(self, it, ot, "input", "output")
-        self._check_channels(1, [(min(it.get_shape()[2], ot.get_shape()[2]), "input/output")])
+        self._check_unary_io()
         tt = self.table.type
         if not isinstance(tt, MemRefType) or space_of(tt) != "l1" or tt.element_type != i8 \
                 or tuple(tt.get_shape()) != (256,):

