@@ -92,3 +92,18 @@ def test_cleaner_off_leaves_shape_arithmetic(tmp_path: Path) -> None:
         import_onnx(_model(tmp_path), {"x": [1, 3, 4, 4]}, **import_options(CompilerConfig(run_graph_cleaner=False)))
     specs = [s.spec for s in pipeline_stages(CompilerConfig(run_graph_cleaner=False), None)]
     assert "onnx-place" in specs and not any("split-pre-post" in s for s in specs)
+
+
+def test_unwritable_dump_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "no" / "such" / "dir" / "full.onnx"
+    with pytest.raises(ModelError, match=r"^graph_cleaner_dump_full_opt_onnx: cannot write '.*full\.onnx': "):
+        import_onnx(_model(tmp_path), {"x": [1, 3, 4, 4]}, dump_folded=bad)
+
+
+def test_node_runner_names_the_node_it_cannot_run() -> None:
+    from axc.runtime.onnx_node import NodeRunner
+
+    node = helper.make_node("Resize", ["x"], ["y"], name="up", mode="no_such_mode")
+    runner = NodeRunner(node, 13, [(np.dtype("float32"), (1, 1, 2, 2))])  # onnxruntime refuses: the reference runs it
+    with pytest.raises(ValueError, match=r'^node "up" \(Resize\): '):
+        runner.run([np.zeros((1, 1, 2, 2), np.float32)])

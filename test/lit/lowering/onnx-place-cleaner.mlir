@@ -2,6 +2,10 @@
 // RUN: ax-opt %s -p 'onnx-place{cleaner-node="Clip" cleaner-condition="maximum_weight_tensor_size" cleaner-threshold=0}' | filecheck %s --check-prefix=CLEAN
 // RUN: ax-opt %s -p 'onnx-place{cleaner-node="Clip" cleaner-condition="maximum_weight_tensor_size" cleaner-threshold=1}' | filecheck %s --check-prefix=KEEP
 // RUN: not ax-opt %s -p 'onnx-place{cleaner-node="Gemm"}' 2>&1 | filecheck %s --check-prefix=HALF
+// RUN: not ax-opt %s -p 'onnx-place{cleaner-node="Gemm" cleaner-condition="biggest"}' 2>&1 | filecheck %s --check-prefix=COND
+// RUN: not ax-opt %s -p 'onnx-place{cpu-fallback-ops="Conv,Cnv"}' 2>&1 | filecheck %s --check-prefix=TYPO
+// COND: onnx-place: cleaner-condition must be one of maximum_weight_tensor_size, maximum_weight_tensor_first_dimension_size, got 'biggest'
+// TYPO: onnx-place: cpu-fallback-ops names unknown ONNX op type(s) Cnv
 
 // graph_cleaner_split_pre_post_processing: the input scaling before the first Conv and the Relu
 // after the last MAC op are pre / post-processing: host. The Relu between the MAC ops stays.
